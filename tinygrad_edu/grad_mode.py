@@ -1,0 +1,48 @@
+"""Grad mode: whether ops record the graph. `no_grad` turns recording off.
+
+Read by tensor.apply on every op, so it is one module-level flag.
+"""
+
+import functools
+
+enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph for backward."""
+    return enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode and restores it on exit."""
+
+    mode = True
+
+    def __enter__(self):
+        global enabled
+        self.previous = enabled
+        enabled = self.mode
+
+    def __exit__(self, *exc_info):
+        global enabled
+        enabled = self.previous
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """`with tg.no_grad():` (or `@tg.no_grad()`): record no graph inside."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """`with tg.enable_grad():`: record the graph again inside a no_grad block."""
+
+    mode = True
