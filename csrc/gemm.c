@@ -28,3 +28,18 @@
 
 DEFINE_GEMM(tg_sgemm, float)
 DEFINE_GEMM(tg_dgemm, double)
+
+/* out = x @ weight^T + bias: the broadcast bias goes into out first, then one
+ * GEMM adds the product onto it (beta = 1). */
+#define DEFINE_LINEAR(NAME, GEMM, T)                                                     \
+    tg_status NAME(const T *x, const T *weight, const T *bias, T *out, int64_t rows,     \
+                   int64_t in, int64_t outs) {                                           \
+        if (rows < 0 || in < 0 || outs < 0) return TG_ERR_ARGUMENT;                      \
+        for (int64_t i = 0; i < rows; i++)                                               \
+            for (int64_t j = 0; j < outs; j++) out[i * outs + j] = bias ? bias[j] : 0;   \
+        return GEMM(0, 1, rows, outs, in, 1, x, in > 0 ? in : 1, weight, in > 0 ? in : 1, \
+                    1, out, outs > 0 ? outs : 1);                                        \
+    }
+
+DEFINE_LINEAR(tg_linear_f32, tg_sgemm, float)
+DEFINE_LINEAR(tg_linear_f64, tg_dgemm, double)

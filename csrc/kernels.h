@@ -5,6 +5,10 @@
  * never abort. Each returns a tg_status that the Cython layer maps to an
  * exception. All arrays are row-major (C order); a leading dimension (ld)
  * is the distance in elements between two consecutive rows.
+ *
+ * Files: threads.c (thread count), cpu.c (which SIMD microkernel runs),
+ * gemm.c (+ gemm_avx512.c, gemm_avx2.c: matrix multiply), relu.c,
+ * bias.c (column sums), loss.c (softmax cross-entropy).
  */
 #ifndef TG_KERNELS_H
 #define TG_KERNELS_H
@@ -14,12 +18,13 @@
 typedef enum {
     TG_OK = 0,
     TG_ERR_ARGUMENT = 1, /* a size or leading dimension is negative or too small */
-    TG_ERR_NOMEM = 2     /* a work buffer could not be allocated */
+    TG_ERR_NOMEM = 2,    /* a work buffer could not be allocated */
+    TG_ERR_INDEX = 3     /* a class index is outside [0, classes) */
 } tg_status;
 
-/* ---- threads ---------------------------------------------------------- */
+/* ---- threads (threads.c) ---------------------------------------------- */
 
-/* The number of threads the kernels use (>= 1). */
+/* The number of threads the kernels use (>= 1; n < 1 is treated as 1). */
 void tg_set_num_threads(int n);
 int tg_get_num_threads(void);
 /* 1 if the library was built with OpenMP. */
@@ -30,7 +35,8 @@ int tg_have_openmp(void);
 /* C = alpha * op(A) @ op(B) + beta * C
  * op(A) is m x k, op(B) is k x n, C is m x n.
  * op(X) = X if trans_x == 0, X^T otherwise; the transpose is read in place.
- * beta == 0 means C is overwritten (C's old contents, even NaN, are ignored). */
+ * beta == 0 means C is overwritten (C's old contents, even NaN, are ignored).
+ * C must not overlap A or B. */
 tg_status tg_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda,
                    const float *b, int64_t ldb,
@@ -40,15 +46,55 @@ tg_status tg_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                    const double *b, int64_t ldb,
                    double beta, double *c, int64_t ldc);
 
+/* Linear layer: out = x @ weight^T + bias
+ * x is rows x in, weight is outs x in, bias is outs (or NULL), out is rows x outs,
+ * all contiguous. One GEMM: out is pre-filled with the broadcast bias, beta = 1. */
+tg_status tg_linear_f32(const float *x, const float *weight, const float *bias, float *out,
+                        int64_t rows, int64_t in, int64_t outs);
+tg_status tg_linear_f64(const double *x, const double *weight, const double *bias, double *out,
+                        int64_t rows, int64_t in, int64_t outs);
+
 /* ---- ReLU (relu.c) ------------------------------------------------------ */
 
-/* out[i] = max(x[i], 0)   (NaN stays NaN).
- * Returns through *zeros the count of outputs equal to 0 (may be NULL). */
-tg_status tg_relu_f32(const float *x, float *out, int64_t n, int64_t *zeros);
-tg_status tg_relu_f64(const double *x, double *out, int64_t n, int64_t *zeros);
+/* out[i, j] = max(x[i, j], 0)   (NaN stays NaN); x and out are rows x cols.
+ * If alive != NULL (cols bytes): alive[j] = 1 for each column j with some
+ * out[i, j] > 0, in the same pass; other entries are left as they are, so
+ * calls over several batches accumulate. out may be x itself. */
+tg_status tg_relu_f32(const float *x, float *out, int64_t rows, int64_t cols, uint8_t *alive);
+tg_status tg_relu_f64(const double *x, double *out, int64_t rows, int64_t cols, uint8_t *alive);
 
-/* grad_x[i] = grad_out[i] if x[i] > 0, else 0   (ReLU'(0) = 0, as PyTorch). */
+/* grad_x[i] = grad_out[i] if x[i] > 0, else 0   (ReLU'(0) = 0, as PyTorch).
+ * grad_x may be x or grad_out itself. */
 tg_status tg_relu_backward_f32(const float *x, const float *grad_out, float *grad_x, int64_t n);
 tg_status tg_relu_backward_f64(const double *x, const double *grad_out, double *grad_x, int64_t n);
+
+/* ---- bias gradient (bias.c) --------------------------------------------- */
+
+/* out[j] = sum_i x[i, j]   (x is rows x cols; rows summed in order 0, 1, 2, ...
+ * whatever the thread count, so the result is reproducible bit for bit). */
+tg_status tg_column_sum_f32(const float *x, float *out, int64_t rows, int64_t cols);
+tg_status tg_column_sum_f64(const double *x, double *out, int64_t rows, int64_t cols);
+
+/* ---- softmax cross-entropy (loss.c) -------------------------------------- */
+
+/* For each row i of logits (rows x classes), with t = target[i]:
+ *   losses[i]   = logsumexp(logits[i, :]) - logits[i, t]
+ *   probs[i, j] = exp(logits[i, j] - logsumexp(logits[i, :]))
+ * Computed with the row maximum subtracted first, so huge logits stay finite.
+ * probs may be logits itself. A target outside [0, classes) returns
+ * TG_ERR_INDEX with its row in *bad_row before anything is written. */
+tg_status tg_softmax_xent_f32(const float *logits, const int64_t *target, float *losses,
+                              float *probs, int64_t rows, int64_t classes, int64_t *bad_row);
+tg_status tg_softmax_xent_f64(const double *logits, const int64_t *target, double *losses,
+                              double *probs, int64_t rows, int64_t classes, int64_t *bad_row);
+
+/* grad_logits[i, j] = grad_loss[i] * (probs[i, j] - [j == target[i]])
+ * grad_logits may be probs itself; targets are checked as above. */
+tg_status tg_softmax_xent_backward_f32(const float *probs, const int64_t *target,
+                                       const float *grad_loss, float *grad_logits,
+                                       int64_t rows, int64_t classes, int64_t *bad_row);
+tg_status tg_softmax_xent_backward_f64(const double *probs, const int64_t *target,
+                                       const double *grad_loss, double *grad_logits,
+                                       int64_t rows, int64_t classes, int64_t *bad_row);
 
 #endif

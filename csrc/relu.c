@@ -1,20 +1,27 @@
 /* ReLU forward and backward: one pass over memory each. */
 #include "kernels.h"
 
-#define DEFINE_RELU(NAME, T)                                                  \
-    tg_status NAME(const T *x, T *out, int64_t n, int64_t *zeros) {           \
-        int64_t count = 0;                                                    \
-        for (int64_t i = 0; i < n; i++) {                                     \
-            /* x > 0 ? x : 0, written so that NaN propagates */               \
-            out[i] = x[i] < 0 ? 0 : x[i];                                     \
-            count += out[i] == 0;                                             \
-        }                                                                     \
-        if (zeros) *zeros = count;                                            \
-        return TG_OK;                                                         \
+/* out = max(x, 0); alive[j] |= (out[i, j] > 0) */
+#define DEFINE_RELU(NAME, T)                                                        \
+    tg_status NAME(const T *x, T *out, int64_t rows, int64_t cols, uint8_t *alive) { \
+        if (rows < 0 || cols < 0) return TG_ERR_ARGUMENT;                           \
+        for (int64_t i = 0; i < rows; i++) {                                        \
+            const T *x_row = x + i * cols;                                          \
+            T *out_row = out + i * cols;                                            \
+            for (int64_t j = 0; j < cols; j++) {                                    \
+                /* x < 0 ? 0 : x, written so that NaN propagates */                 \
+                out_row[j] = x_row[j] < 0 ? 0 : x_row[j];                           \
+            }                                                                       \
+            if (alive)                                                              \
+                for (int64_t j = 0; j < cols; j++) alive[j] |= out_row[j] > 0;      \
+        }                                                                           \
+        return TG_OK;                                                               \
     }
 
+/* grad_x = grad_out where x > 0, else 0 */
 #define DEFINE_RELU_BACKWARD(NAME, T)                                             \
     tg_status NAME(const T *x, const T *grad_out, T *grad_x, int64_t n) {         \
+        if (n < 0) return TG_ERR_ARGUMENT;                                        \
         for (int64_t i = 0; i < n; i++) grad_x[i] = x[i] > 0 ? grad_out[i] : 0;   \
         return TG_OK;                                                             \
     }

@@ -1,11 +1,12 @@
 # Declarations mirroring csrc/kernels.h, one for one.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
 
 cdef extern from "kernels.h" nogil:
     ctypedef enum tg_status:
         TG_OK
         TG_ERR_ARGUMENT
         TG_ERR_NOMEM
+        TG_ERR_INDEX
 
     void tg_set_num_threads(int n)
     int tg_get_num_threads()
@@ -19,8 +20,30 @@ cdef extern from "kernels.h" nogil:
                        double alpha, const double *a, int64_t lda,
                        const double *b, int64_t ldb,
                        double beta, double *c, int64_t ldc)
+    tg_status tg_linear_f32(const float *x, const float *weight, const float *bias, float *out,
+                            int64_t rows, int64_t inputs, int64_t outs)
+    tg_status tg_linear_f64(const double *x, const double *weight, const double *bias,
+                            double *out, int64_t rows, int64_t inputs, int64_t outs)
 
-    tg_status tg_relu_f32(const float *x, float *out, int64_t n, int64_t *zeros)
-    tg_status tg_relu_f64(const double *x, double *out, int64_t n, int64_t *zeros)
-    tg_status tg_relu_backward_f32(const float *x, const float *grad_out, float *grad_x, int64_t n)
-    tg_status tg_relu_backward_f64(const double *x, const double *grad_out, double *grad_x, int64_t n)
+    tg_status tg_relu_f32(const float *x, float *out, int64_t rows, int64_t cols, uint8_t *alive)
+    tg_status tg_relu_f64(const double *x, double *out, int64_t rows, int64_t cols,
+                          uint8_t *alive)
+    tg_status tg_relu_backward_f32(const float *x, const float *grad_out, float *grad_x,
+                                   int64_t n)
+    tg_status tg_relu_backward_f64(const double *x, const double *grad_out, double *grad_x,
+                                   int64_t n)
+
+    tg_status tg_column_sum_f32(const float *x, float *out, int64_t rows, int64_t cols)
+    tg_status tg_column_sum_f64(const double *x, double *out, int64_t rows, int64_t cols)
+
+    tg_status tg_softmax_xent_f32(const float *logits, const int64_t *target, float *losses,
+                                  float *probs, int64_t rows, int64_t classes, int64_t *bad_row)
+    tg_status tg_softmax_xent_f64(const double *logits, const int64_t *target, double *losses,
+                                  double *probs, int64_t rows, int64_t classes,
+                                  int64_t *bad_row)
+    tg_status tg_softmax_xent_backward_f32(const float *probs, const int64_t *target,
+                                           const float *grad_loss, float *grad_logits,
+                                           int64_t rows, int64_t classes, int64_t *bad_row)
+    tg_status tg_softmax_xent_backward_f64(const double *probs, const int64_t *target,
+                                           const double *grad_loss, double *grad_logits,
+                                           int64_t rows, int64_t classes, int64_t *bad_row)

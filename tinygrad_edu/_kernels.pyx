@@ -1,15 +1,26 @@
 # cython: language_level=3
 """Cython bindings of the C core: check, release the GIL, call C, map the status.
 
-Every function here is safe whatever Python passes: the arrays' dtype,
-contiguity and sizes are checked before any pointer reaches C. The friendlier
-public face (allocation of `out`, docstrings) is tinygrad_edu/kernels.py.
+This file is the safety boundary: whatever Python passes, every array's type,
+dtype, byte order, contiguity, alignment, writability, shape and overlap is
+checked here before a pointer reaches C. Checks use numpy's C API (no Python
+attribute lookups on the happy path) because ops.py calls these per op.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
 
 cnp.import_array()
+
+ctypedef cnp.ndarray ndarray
+
+
+# ---- checks shared by every kernel ------------------------------------------------
+
+
+cdef tuple shape(ndarray x):
+    """x.shape as a Python tuple, for messages (on a typed ndarray .shape is a C pointer)."""
+    return (<object>x).shape
 
 
 cdef int check_status(tg_status status, str kernel) except -1:
@@ -21,109 +32,439 @@ cdef int check_status(tg_status status, str kernel) except -1:
     raise ValueError(f"{kernel}: invalid size or leading dimension (status {<int>status})")
 
 
-cdef int check_array(cnp.ndarray array, str name, object dtype, bint writable) except -1:
-    """Raise unless `array` is C-contiguous, aligned, of `dtype` and (if asked) writable."""
-    if array.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {dtype}, got {array.dtype}")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(array) or not cnp.PyArray_ISALIGNED(array):
-        raise ValueError(f"{name} must be C-contiguous and aligned")
-    if writable and not cnp.PyArray_ISWRITEABLE(array):
-        raise ValueError(f"{name} must be writable")
+cdef int float_type(ndarray x, str kernel, str name) except -1:
+    """The numpy type number of x if it is native-endian float32/float64, else TypeError."""
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if (typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64) \
+            or not cnp.PyArray_ISNOTSWAPPED(x):
+        raise TypeError(f"{kernel}: {name} must be float32 or float64, got {x.dtype}")
+    return typenum
+
+
+cdef int check_dtype(ndarray x, int typenum, str kernel, str name, ndarray like,
+                     str like_name) except -1:
+    """TypeError unless x has the same (native-endian) dtype as `like`."""
+    if cnp.PyArray_TYPE(x) != typenum or not cnp.PyArray_ISNOTSWAPPED(x):
+        raise TypeError(f"{kernel}: {name} and {like_name} must have the same dtype, "
+                        f"got {x.dtype} and {like.dtype}")
     return 0
 
 
+cdef int check_layout(ndarray x, str kernel, str name, bint writable) except -1:
+    """ValueError unless x is C-contiguous, aligned and (if asked) writable."""
+    if not cnp.PyArray_IS_C_CONTIGUOUS(x):
+        raise ValueError(f"{kernel}: {name} must be C-contiguous (got strides {(<object>x).strides} "
+                         f"for shape {shape(x)}); pass numpy.ascontiguousarray({name})")
+    if not cnp.PyArray_ISALIGNED(x):
+        raise ValueError(f"{kernel}: {name} must be aligned to its element size")
+    if writable and not cnp.PyArray_ISWRITEABLE(x):
+        raise ValueError(f"{kernel}: {name} must be writable (it is read-only)")
+    return 0
+
+
+cdef int check_ndim(ndarray x, int ndim, str kernel, str name) except -1:
+    if cnp.PyArray_NDIM(x) != ndim:
+        raise ValueError(f"{kernel}: {name} must be {ndim}-D, got shape {shape(x)}")
+    return 0
+
+
+cdef bint overlaps(ndarray x, ndarray y):
+    """True if the memory of two contiguous arrays intersects."""
+    cdef char *x0 = <char *>cnp.PyArray_DATA(x)
+    cdef char *y0 = <char *>cnp.PyArray_DATA(y)
+    cdef cnp.npy_intp x_bytes = cnp.PyArray_NBYTES(x), y_bytes = cnp.PyArray_NBYTES(y)
+    if x_bytes == 0 or y_bytes == 0:
+        return False
+    return x0 < y0 + y_bytes and y0 < x0 + x_bytes
+
+
+cdef int check_no_overlap(ndarray out, ndarray x, str kernel, str out_name,
+                          str name) except -1:
+    if overlaps(out, x):
+        raise ValueError(f"{kernel}: {out_name} overlaps {name}; pass a separate array")
+    return 0
+
+
+cdef int check_same_or_no_overlap(ndarray out, ndarray x, str kernel, str out_name,
+                                  str name) except -1:
+    """Elementwise kernels may write in place (out is x), but not onto a shifted x."""
+    if cnp.PyArray_DATA(out) == cnp.PyArray_DATA(x):
+        return 0
+    return check_no_overlap(out, x, kernel, out_name, name)
+
+
+cdef ndarray output(object out, int ndim, cnp.npy_intp *dims, int typenum, str kernel,
+                    str name):
+    """A fresh array of shape dims, or `out` after checking it can receive the result."""
+    if out is None:
+        return <ndarray>cnp.PyArray_EMPTY(ndim, dims, typenum, 0)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{kernel}: {name} must be a numpy.ndarray or None, "
+                        f"got {type(out).__name__}")
+    cdef ndarray array = <ndarray>out
+    if cnp.PyArray_TYPE(array) != typenum or not cnp.PyArray_ISNOTSWAPPED(array):
+        raise TypeError(f"{kernel}: {name} must have dtype "
+                        f"{cnp.PyArray_DescrFromType(typenum)}, got {array.dtype}")
+    cdef bint same = cnp.PyArray_NDIM(array) == ndim
+    cdef int d
+    for d in range(ndim if same else 0):
+        same = same and cnp.PyArray_DIMS(array)[d] == dims[d]
+    if not same:
+        expected = tuple([dims[d] for d in range(ndim)])
+        raise ValueError(f"{kernel}: {name} must have shape {expected}, got {shape(array)}")
+    check_layout(array, kernel, name, True)
+    return array
+
+
+# ---- threads --------------------------------------------------------------------------
+
+
 def set_num_threads(int n):
+    """Use n threads in the C kernels (n >= 1, checked by kernels.set_num_threads)."""
     tg_set_num_threads(n)
 
 
 def get_num_threads():
+    """The C kernels' thread count."""
     return tg_get_num_threads()
 
 
 def have_openmp():
+    """True if the C core was compiled with OpenMP."""
     return bool(tg_have_openmp())
 
 
-def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, bint trans_a, bint trans_b,
-         double alpha=1.0, double beta=0.0):
-    """out = alpha * op(a) @ op(b) + beta * out for 2-D C-contiguous float32/float64 arrays."""
-    dtype = a.dtype
-    if dtype != np.float32 and dtype != np.float64:
-        raise TypeError(f"a must be float32 or float64, got {dtype}")
-    check_array(a, "a", dtype, False)
-    check_array(b, "b", dtype, False)
-    check_array(out, "out", dtype, True)
-    if a.ndim != 2 or b.ndim != 2 or out.ndim != 2:
-        raise ValueError(f"a, b and out must be 2-D, got shapes {np.shape(a)}, {np.shape(b)}, {np.shape(out)}")
-    cdef int64_t m = a.shape[1] if trans_a else a.shape[0]
-    cdef int64_t k = a.shape[0] if trans_a else a.shape[1]
-    cdef int64_t k_b = b.shape[1] if trans_b else b.shape[0]
-    cdef int64_t n = b.shape[0] if trans_b else b.shape[1]
+# ---- matrix multiply ------------------------------------------------------------------
+
+
+cdef int matrix_operand(ndarray x, bint trans, str kernel, str name, int64_t *ld,
+                        bint *trans_stored) except -1:
+    """How C reads op(x): its row-major storage's leading dimension and transpose flag.
+
+    A Fortran-ordered x is x.T stored row-major, so op(x) flips the flag instead
+    of copying: x = (x.T)^T.
+    """
+    check_ndim(x, 2, kernel, name)
+    if not cnp.PyArray_ISALIGNED(x):
+        raise ValueError(f"{kernel}: {name} must be aligned to its element size")
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(x)
+    if cnp.PyArray_IS_C_CONTIGUOUS(x):
+        ld[0] = max(dims[1], 1)
+        trans_stored[0] = trans
+    elif cnp.PyArray_IS_F_CONTIGUOUS(x):
+        ld[0] = max(dims[0], 1)
+        trans_stored[0] = not trans
+    else:
+        check_layout(x, kernel, name, False)
+    return 0
+
+
+def matmul(ndarray a not None, ndarray b not None, out=None, bint trans_a=False,
+           bint trans_b=False, *, double alpha=1.0, double beta=0.0):
+    """out = alpha * op(a) @ op(b) + beta * out, op(x) = x.T if trans_x else x.
+
+    a, b: 2-D float32 or float64 (one dtype), C- or Fortran-ordered (a Fortran
+    array is read as the transpose of a C one, without a copy). out: C-ordered,
+    shape (rows of op(a), columns of op(b)), overlapping neither input; a new
+    array when None (then beta must be 0). 0xK @ KxN is empty, Kx0 @ 0xN is zeros.
+    """
+    cdef str kernel = "matmul"
+    cdef int typenum = float_type(a, kernel, "a")
+    check_dtype(b, typenum, kernel, "b", a, "a")
+    cdef int64_t lda, ldb
+    cdef bint ta, tb
+    matrix_operand(a, trans_a, kernel, "a", &lda, &ta)
+    matrix_operand(b, trans_b, kernel, "b", &ldb, &tb)
+    cdef cnp.npy_intp *a_dims = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp *b_dims = cnp.PyArray_DIMS(b)
+    cdef int64_t m = a_dims[1] if trans_a else a_dims[0]
+    cdef int64_t k = a_dims[0] if trans_a else a_dims[1]
+    cdef int64_t k_b = b_dims[1] if trans_b else b_dims[0]
+    cdef int64_t n = b_dims[0] if trans_b else b_dims[1]
     if k != k_b:
-        raise ValueError(f"inner dimensions differ: op(a) is {(m, k)}, op(b) is {(k_b, n)}")
-    if out.shape[0] != m or out.shape[1] != n:
-        raise ValueError(f"out must have shape {(m, n)}, got {np.shape(out)}")
-    cdef int64_t lda = max(a.shape[1], 1), ldb = max(b.shape[1], 1), ldc = max(n, 1)
+        raise ValueError(f"{kernel}: inner dimensions differ: op(a) has shape {(m, k)} "
+                         f"and op(b) has shape {(k_b, n)} (a {shape(a)}, b {shape(b)}, "
+                         f"trans_a={bool(trans_a)}, trans_b={bool(trans_b)})")
+    if out is None and beta != 0:
+        raise ValueError(f"{kernel}: beta={beta} needs an `out` array to add onto")
+    cdef cnp.npy_intp dims[2]
+    dims[0] = m
+    dims[1] = n
+    cdef ndarray c = output(out, 2, dims, typenum, kernel, "out")
+    check_no_overlap(c, a, kernel, "out", "a")
+    check_no_overlap(c, b, kernel, "out", "b")
+    cdef int64_t ldc = max(n, 1)
     cdef void *pa = cnp.PyArray_DATA(a)
     cdef void *pb = cnp.PyArray_DATA(b)
-    cdef void *pc = cnp.PyArray_DATA(out)
+    cdef void *pc = cnp.PyArray_DATA(c)
     cdef tg_status status
-    if dtype == np.float32:
+    if typenum == cnp.NPY_FLOAT32:
         with nogil:
-            status = tg_sgemm(trans_a, trans_b, m, n, k, <float>alpha, <const float *>pa, lda,
+            status = tg_sgemm(ta, tb, m, n, k, <float>alpha, <const float *>pa, lda,
                               <const float *>pb, ldb, <float>beta, <float *>pc, ldc)
     else:
         with nogil:
-            status = tg_dgemm(trans_a, trans_b, m, n, k, alpha, <const double *>pa, lda,
+            status = tg_dgemm(ta, tb, m, n, k, alpha, <const double *>pa, lda,
                               <const double *>pb, ldb, beta, <double *>pc, ldc)
-    check_status(status, "matmul")
-    return out
+    check_status(status, kernel)
+    return c
 
 
-def relu(cnp.ndarray x, cnp.ndarray out):
-    """out = max(x, 0); returns the number of zero outputs."""
-    dtype = x.dtype
-    if dtype != np.float32 and dtype != np.float64:
-        raise TypeError(f"x must be float32 or float64, got {dtype}")
-    check_array(x, "x", dtype, False)
-    check_array(out, "out", dtype, True)
-    if x.size != out.size:
-        raise ValueError(f"out must have x's shape {np.shape(x)}, got {np.shape(out)}")
-    cdef int64_t n = x.size, zeros = 0
+def linear(ndarray x not None, ndarray weight not None, ndarray bias=None, out=None):
+    """out = x @ weight.T + bias, as one GEMM with the bias folded in (beta = 1).
+
+    x: (N, K), weight: (M, K), bias: (M,) or None, out: (N, M); one float dtype,
+    all C-contiguous; out overlaps none of the inputs.
+    """
+    cdef str kernel = "linear"
+    cdef int typenum = float_type(x, kernel, "x")
+    check_dtype(weight, typenum, kernel, "weight", x, "x")
+    check_ndim(x, 2, kernel, "x")
+    check_ndim(weight, 2, kernel, "weight")
+    check_layout(x, kernel, "x", False)
+    check_layout(weight, kernel, "weight", False)
+    cdef int64_t rows = x.shape[0], inputs = x.shape[1], outs = weight.shape[0]
+    if weight.shape[1] != inputs:
+        raise ValueError(f"{kernel}: x has shape {shape(x)} but weight has shape "
+                         f"{shape(weight)}; weight must be (out_features, {inputs})")
+    cdef void *pbias = NULL
+    if bias is not None:
+        check_dtype(bias, typenum, kernel, "bias", x, "x")
+        if cnp.PyArray_NDIM(bias) != 1 or bias.shape[0] != outs:
+            raise ValueError(f"{kernel}: bias must have shape {(outs,)} to match weight "
+                             f"{shape(weight)}, got {shape(bias)}")
+        check_layout(bias, kernel, "bias", False)
+        pbias = cnp.PyArray_DATA(bias)
+    cdef cnp.npy_intp dims[2]
+    dims[0] = rows
+    dims[1] = outs
+    cdef ndarray y = output(out, 2, dims, typenum, kernel, "out")
+    check_no_overlap(y, x, kernel, "out", "x")
+    check_no_overlap(y, weight, kernel, "out", "weight")
+    if bias is not None:
+        check_no_overlap(y, bias, kernel, "out", "bias")
     cdef void *px = cnp.PyArray_DATA(x)
-    cdef void *po = cnp.PyArray_DATA(out)
+    cdef void *pw = cnp.PyArray_DATA(weight)
+    cdef void *py = cnp.PyArray_DATA(y)
     cdef tg_status status
-    if dtype == np.float32:
+    if typenum == cnp.NPY_FLOAT32:
         with nogil:
-            status = tg_relu_f32(<const float *>px, <float *>po, n, &zeros)
+            status = tg_linear_f32(<const float *>px, <const float *>pw, <const float *>pbias,
+                                   <float *>py, rows, inputs, outs)
     else:
         with nogil:
-            status = tg_relu_f64(<const double *>px, <double *>po, n, &zeros)
-    check_status(status, "relu")
-    return zeros
+            status = tg_linear_f64(<const double *>px, <const double *>pw,
+                                   <const double *>pbias, <double *>py, rows, inputs, outs)
+    check_status(status, kernel)
+    return y
 
 
-def relu_backward(cnp.ndarray x, cnp.ndarray grad_out, cnp.ndarray out):
-    """out = grad_out where x > 0, else 0."""
-    dtype = x.dtype
-    if dtype != np.float32 and dtype != np.float64:
-        raise TypeError(f"x must be float32 or float64, got {dtype}")
-    check_array(x, "x", dtype, False)
-    check_array(grad_out, "grad_out", dtype, False)
-    check_array(out, "out", dtype, True)
-    if x.size != grad_out.size or x.size != out.size:
-        raise ValueError(f"x, grad_out and out must have one shape, got "
-                         f"{np.shape(x)}, {np.shape(grad_out)}, {np.shape(out)}")
-    cdef int64_t n = x.size
+# ---- elementwise: ReLU ----------------------------------------------------------------
+
+
+def relu(ndarray x not None, out=None, ndarray alive=None):
+    """out = max(x, 0) elementwise (NaN stays NaN), any shape; out may be x itself.
+
+    alive: optional uint8 array of length x.shape[1] (x 2-D); alive[j] is set to 1
+    for every column j with some positive output, in the same pass (entries
+    already 1 stay 1, so batches accumulate). A unit whose entry stays 0 output 0
+    for every example: a dead ReLU.
+    """
+    cdef str kernel = "relu"
+    cdef int typenum = float_type(x, kernel, "x")
+    check_layout(x, kernel, "x", False)
+    cdef ndarray y = output(out, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), typenum, kernel,
+                            "out")
+    check_same_or_no_overlap(y, x, kernel, "out", "x")
+    cdef int64_t rows = 1, cols = cnp.PyArray_SIZE(x)
+    cdef uint8_t *palive = NULL
+    if alive is not None:
+        if cnp.PyArray_NDIM(x) != 2:
+            raise ValueError(f"{kernel}: alive needs a 2-D x (examples, units), got shape "
+                             f"{shape(x)}")
+        rows = x.shape[0]
+        cols = x.shape[1]
+        if cnp.PyArray_TYPE(alive) != cnp.NPY_UINT8:
+            raise TypeError(f"{kernel}: alive must have dtype uint8, got {alive.dtype}")
+        if cnp.PyArray_NDIM(alive) != 1 or alive.shape[0] != cols:
+            raise ValueError(f"{kernel}: alive must have shape {(cols,)} for x of shape "
+                             f"{shape(x)}, got {shape(alive)}")
+        check_layout(alive, kernel, "alive", True)
+        check_no_overlap(alive, x, kernel, "alive", "x")
+        check_no_overlap(alive, y, kernel, "alive", "out")
+        palive = <uint8_t *>cnp.PyArray_DATA(alive)
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *py = cnp.PyArray_DATA(y)
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_relu_f32(<const float *>px, <float *>py, rows, cols, palive)
+    else:
+        with nogil:
+            status = tg_relu_f64(<const double *>px, <double *>py, rows, cols, palive)
+    check_status(status, kernel)
+    return y
+
+
+def relu_backward(ndarray x not None, ndarray grad_out not None, out=None):
+    """out = grad_out where x > 0, else 0 (ReLU'(0) = 0, as PyTorch); any shape.
+
+    x and grad_out share one shape and dtype; out may be x or grad_out itself.
+    """
+    cdef str kernel = "relu_backward"
+    cdef int typenum = float_type(x, kernel, "x")
+    check_dtype(grad_out, typenum, kernel, "grad_out", x, "x")
+    if not cnp.PyArray_SAMESHAPE(x, grad_out):
+        raise ValueError(f"{kernel}: x has shape {shape(x)} but grad_out has shape "
+                         f"{shape(grad_out)}; they must match")
+    check_layout(x, kernel, "x", False)
+    check_layout(grad_out, kernel, "grad_out", False)
+    cdef ndarray y = output(out, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), typenum, kernel,
+                            "out")
+    check_same_or_no_overlap(y, x, kernel, "out", "x")
+    check_same_or_no_overlap(y, grad_out, kernel, "out", "grad_out")
+    cdef int64_t n = cnp.PyArray_SIZE(x)
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *pg = cnp.PyArray_DATA(grad_out)
-    cdef void *po = cnp.PyArray_DATA(out)
+    cdef void *py = cnp.PyArray_DATA(y)
     cdef tg_status status
-    if dtype == np.float32:
+    if typenum == cnp.NPY_FLOAT32:
         with nogil:
-            status = tg_relu_backward_f32(<const float *>px, <const float *>pg, <float *>po, n)
+            status = tg_relu_backward_f32(<const float *>px, <const float *>pg, <float *>py, n)
     else:
         with nogil:
-            status = tg_relu_backward_f64(<const double *>px, <const double *>pg, <double *>po, n)
-    check_status(status, "relu_backward")
-    return out
+            status = tg_relu_backward_f64(<const double *>px, <const double *>pg,
+                                          <double *>py, n)
+    check_status(status, kernel)
+    return y
+
+
+# ---- reductions: bias gradient ---------------------------------------------------------
+
+
+def column_sum(ndarray x not None, out=None):
+    """out[j] = sum_i x[i, j]: (N, M) -> (M,), rows added in a fixed order.
+
+    The gradient of a bias broadcast over a batch; the same result bit for bit
+    whatever the thread count.
+    """
+    cdef str kernel = "column_sum"
+    cdef int typenum = float_type(x, kernel, "x")
+    check_ndim(x, 2, kernel, "x")
+    check_layout(x, kernel, "x", False)
+    cdef ndarray y = output(out, 1, cnp.PyArray_DIMS(x) + 1, typenum, kernel, "out")
+    check_no_overlap(y, x, kernel, "out", "x")
+    cdef int64_t rows = x.shape[0], cols = x.shape[1]
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *py = cnp.PyArray_DATA(y)
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_column_sum_f32(<const float *>px, <float *>py, rows, cols)
+    else:
+        with nogil:
+            status = tg_column_sum_f64(<const double *>px, <double *>py, rows, cols)
+    check_status(status, kernel)
+    return y
+
+
+# ---- softmax cross-entropy ---------------------------------------------------------------
+
+
+cdef int check_target(ndarray target, int64_t rows, str kernel) except -1:
+    if cnp.PyArray_TYPE(target) != cnp.NPY_INT64 or not cnp.PyArray_ISNOTSWAPPED(target):
+        raise TypeError(f"{kernel}: target must have dtype int64 (class indices), "
+                        f"got {target.dtype}")
+    if cnp.PyArray_NDIM(target) != 1 or target.shape[0] != rows:
+        raise ValueError(f"{kernel}: target must have shape {(rows,)} (one class per row), "
+                         f"got {shape(target)}")
+    check_layout(target, kernel, "target", False)
+    return 0
+
+
+cdef int check_target_status(tg_status status, int64_t bad_row, ndarray target,
+                             int64_t classes, str kernel) except -1:
+    if status == TG_ERR_INDEX:
+        value = (<int64_t *>cnp.PyArray_DATA(target))[bad_row]
+        raise ValueError(f"{kernel}: target[{bad_row}] = {value} is not a class index in "
+                         f"[0, {classes})")
+    return check_status(status, kernel)
+
+
+def softmax_cross_entropy(ndarray logits not None, ndarray target not None,
+                          probs_out=None):
+    """(losses, probs) for logits (N, C) and integer class targets (N,).
+
+    losses[i] = logsumexp(logits[i]) - logits[i, target[i]]   (shape (N,))
+    probs[i, j] = exp(logits[i, j] - logsumexp(logits[i]))    (shape (N, C))
+    Stable for huge logits (the row maximum is subtracted first). probs_out may
+    be logits itself. A target outside [0, C) raises ValueError naming its row.
+    """
+    cdef str kernel = "softmax_cross_entropy"
+    cdef int typenum = float_type(logits, kernel, "logits")
+    check_ndim(logits, 2, kernel, "logits")
+    check_layout(logits, kernel, "logits", False)
+    cdef int64_t rows = logits.shape[0], classes = logits.shape[1]
+    check_target(target, rows, kernel)
+    cdef ndarray probs = output(probs_out, 2, cnp.PyArray_DIMS(logits), typenum, kernel,
+                                "probs_out")
+    check_same_or_no_overlap(probs, logits, kernel, "probs_out", "logits")
+    check_no_overlap(probs, target, kernel, "probs_out", "target")
+    cdef ndarray losses = <ndarray>cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(logits), typenum, 0)
+    cdef void *pz = cnp.PyArray_DATA(logits)
+    cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(target)
+    cdef void *pl = cnp.PyArray_DATA(losses)
+    cdef void *pp = cnp.PyArray_DATA(probs)
+    cdef int64_t bad_row = -1
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_softmax_xent_f32(<const float *>pz, pt, <float *>pl, <float *>pp,
+                                         rows, classes, &bad_row)
+    else:
+        with nogil:
+            status = tg_softmax_xent_f64(<const double *>pz, pt, <double *>pl, <double *>pp,
+                                         rows, classes, &bad_row)
+    check_target_status(status, bad_row, target, classes, kernel)
+    return losses, probs
+
+
+def softmax_cross_entropy_backward(ndarray probs not None, ndarray target not None,
+                                   ndarray grad_loss not None, out=None):
+    """grad_logits[i, j] = grad_loss[i] * (probs[i, j] - [j == target[i]]).
+
+    probs: (N, C) from softmax_cross_entropy, target: (N,) int64, grad_loss: (N,)
+    of probs' dtype; out: (N, C), may be probs itself.
+    """
+    cdef str kernel = "softmax_cross_entropy_backward"
+    cdef int typenum = float_type(probs, kernel, "probs")
+    check_dtype(grad_loss, typenum, kernel, "grad_loss", probs, "probs")
+    check_ndim(probs, 2, kernel, "probs")
+    check_layout(probs, kernel, "probs", False)
+    cdef int64_t rows = probs.shape[0], classes = probs.shape[1]
+    check_target(target, rows, kernel)
+    if cnp.PyArray_NDIM(grad_loss) != 1 or grad_loss.shape[0] != rows:
+        raise ValueError(f"{kernel}: grad_loss must have shape {(rows,)} for probs of shape "
+                         f"{shape(probs)}, got {shape(grad_loss)}")
+    check_layout(grad_loss, kernel, "grad_loss", False)
+    cdef ndarray grad = output(out, 2, cnp.PyArray_DIMS(probs), typenum, kernel, "out")
+    check_same_or_no_overlap(grad, probs, kernel, "out", "probs")
+    check_no_overlap(grad, target, kernel, "out", "target")
+    check_no_overlap(grad, grad_loss, kernel, "out", "grad_loss")
+    cdef void *pp = cnp.PyArray_DATA(probs)
+    cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(target)
+    cdef void *pgl = cnp.PyArray_DATA(grad_loss)
+    cdef void *pg = cnp.PyArray_DATA(grad)
+    cdef int64_t bad_row = -1
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_softmax_xent_backward_f32(<const float *>pp, pt, <const float *>pgl,
+                                                  <float *>pg, rows, classes, &bad_row)
+    else:
+        with nogil:
+            status = tg_softmax_xent_backward_f64(<const double *>pp, pt,
+                                                  <const double *>pgl, <double *>pg, rows,
+                                                  classes, &bad_row)
+    check_target_status(status, bad_row, target, classes, kernel)
+    return grad
