@@ -92,14 +92,8 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, x: Tensor) -> Tensor:
-        F._check_tensor(x, "x")
-        if x.ndim not in (2, 3):
-            raise ValueError(
-                f"BatchNorm1d: expected 2D (N, C) or 3D (N, C, L) input, got {x.shape}"
-            )
+        self._check_input(x)  # before counting the batch: a refused batch changes nothing
         use_batch_stats = self.training or self.running_mean is None
-        if use_batch_stats:
-            F._check_batch_size(x.shape)  # before counting the batch: a refused one changes nothing
         factor = self._running_stats_factor()
         return F.batch_norm(
             x,
@@ -111,6 +105,19 @@ class BatchNorm1d(Module):
             momentum=factor,
             eps=self.eps,
         )
+
+    def _check_input(self, x: Tensor) -> None:
+        F._check_tensor(x, "x")
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"BatchNorm1d: expected 2D (N, C) or 3D (N, C, L) input, got {x.shape}"
+            )
+        if x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm1d: expected {self.num_features} channels on axis 1, got x {x.shape}"
+            )
+        if self.training or self.running_mean is None:
+            F._check_batch_size(x.shape)
 
     def _running_stats_factor(self) -> float:
         """How far running stats move toward this batch's: `momentum`, or 1/batches-seen

@@ -54,8 +54,9 @@ def clip_grad_norm_(
         )
     # Never scale up. min(nan, 1.0) is nan (nan < x is False), so a NaN total spreads, as PyTorch.
     scale = min(float(max_norm) / (total + 1e-6), 1.0)
-    for grad in grads:
-        grad *= scale
+    with np.errstate(invalid="ignore"):  # inf · 0 = nan is the intended result
+        for grad in grads:
+            grad *= scale
     return total
 
 
