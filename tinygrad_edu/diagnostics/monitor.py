@@ -1,0 +1,325 @@
+"""HealthMonitor: per-layer gradient norms, update sizes, dead ReLUs, saturation and NaN/Inf.
+
+Call `monitor.step()` after each backward. Layers with parameters (Linear, BatchNorm1d...)
+report their gradient norm, the size of the last update relative to their weights and any
+non-finite value; ReLU modules report their dead units and Sigmoid/Tanh modules their
+saturation, both seen through forward hooks. Crossing a threshold makes a Finding.
+Read ../experiments/runner.py to see it used in a training loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..nn import ReLU, Sigmoid, Tanh
+from ..nn.module import Module
+from .findings import ADVICE, Finding
+
+
+@dataclass
+class Thresholds:
+    """When a measurement becomes a finding. Every number can be changed per monitor.
+
+    - vanishing: a layer's gradient norm is below `vanishing_norm`, or below
+      `vanishing_ratio` times the largest layer gradient norm of the same step (the
+      lower layers of a deep sigmoid net get 1e-4 of the top layer's gradient and less);
+    - exploding: a gradient norm above `exploding_norm`, or one update that moves a
+      layer's weights by more than `exploding_update_ratio` times their own norm
+      (healthy training moves them by about 1e-3 of their norm per step);
+    - dead_relu: at least `dead_fraction` of a ReLU layer's units output 0 for every
+      example of the batch;
+    - saturation (recorded, shown in summary, not a finding kind): the fraction of
+      Sigmoid/Tanh outputs within `saturation_margin` of their asymptotes.
+    """
+
+    vanishing_norm: float = 1e-7
+    vanishing_ratio: float = 1e-3
+    exploding_norm: float = 1e3
+    exploding_update_ratio: float = 1.0
+    dead_fraction: float = 0.5
+    saturation_margin: float = 0.01
+
+
+class HealthMonitor:
+    """Watches `model` while it trains; `findings` lists what went wrong, in the lesson's terms.
+
+    Findings rule (so they do not flood): one Finding per episode of a (kind, layer) pair.
+    An episode starts at the first step() where the condition holds and ends at the first
+    step() where it does not; a later relapse starts a new episode and a new Finding.
+
+    history: {layer name: {metric: [one value per step()]}}, NaN where not measured.
+    Metrics: grad_norm, update_ratio, nonfinite (parameter layers); dead_fraction (ReLU);
+    saturation (Sigmoid, Tanh). Cost per step: one dot product and one copy per parameter.
+    """
+
+    def __init__(self, model: Module, thresholds: Thresholds | None = None, **overrides):
+        if not isinstance(model, Module):
+            raise TypeError(
+                f"HealthMonitor: model must be an nn.Module, got {type(model).__name__}"
+            )
+        self.thresholds = thresholds or Thresholds()
+        for name, value in overrides.items():
+            if not hasattr(self.thresholds, name):
+                raise TypeError(f"HealthMonitor: unknown threshold {name!r}")
+            setattr(self.thresholds, name, value)
+        self.model = model
+        self.steps = 0
+        self.findings: list[Finding] = []
+        self.history: dict[str, dict[str, list[float]]] = {}
+        self._ongoing: set[tuple[str, str]] = set()
+        self._param_layers = _parameter_layers(model)
+        self._previous_weights = {name: None for name, _, _ in self._param_layers}
+        self._activations = {}  # layer name -> ActivationStats
+        self._hooks = []
+        for name, module in model.named_modules():
+            if isinstance(module, (ReLU, Sigmoid, Tanh)):
+                stats = ActivationStats(module, self.thresholds.saturation_margin)
+                self._activations[_layer_name(name)] = stats
+                self._hooks.append(module.register_forward_hook(stats.observe))
+        watched = dict(self._named_watched())
+        self._layer_order = [
+            _layer_name(n) for n, _ in model.named_modules() if _layer_name(n) in watched
+        ]
+
+    # ---------------------------------------------------------------- recording
+
+    def step(self) -> list[Finding]:
+        """Record this step's measurements; return the findings it started."""
+        conditions = {}  # (kind, layer) -> value, for every condition holding now
+        grad_norms = {}
+        for name, module, params in self._param_layers:
+            grad_norm, nonfinite = _gradient_norm(params)
+            update_ratio = self._update_ratio(name, params)
+            self._record(name, grad_norm=grad_norm, update_ratio=update_ratio, nonfinite=nonfinite)
+            if nonfinite:
+                conditions[("nan", name)] = nonfinite
+            elif not math.isnan(grad_norm):
+                grad_norms[name] = grad_norm
+                if grad_norm > self.thresholds.exploding_norm:
+                    conditions[("exploding_gradient", name)] = grad_norm
+                elif update_ratio > self.thresholds.exploding_update_ratio:
+                    conditions[("exploding_gradient", name)] = update_ratio
+        conditions.update(self._vanishing(grad_norms))
+        for name, stats in self._activations.items():
+            dead, saturated = stats.take()
+            self._record(
+                name, **({"dead_fraction": dead} if stats.is_relu else {"saturation": saturated})
+            )
+            if dead >= self.thresholds.dead_fraction:
+                conditions[("dead_relu", name)] = dead
+        started = [
+            self._start(kind, layer, value)
+            for (kind, layer), value in conditions.items()
+            if (kind, layer) not in self._ongoing
+        ]
+        self._ongoing = set(conditions)
+        self.findings.extend(started)
+        self.steps += 1
+        return started
+
+    def _vanishing(self, grad_norms: dict) -> dict:
+        if not grad_norms:
+            return {}
+        largest = max(grad_norms.values())
+        # An exactly zero gradient is a cut path (dead ReLUs upstream, an unused parameter),
+        # not a vanishing one: dead_relu reports the cause.
+        return {
+            ("vanishing_gradient", name): norm
+            for name, norm in grad_norms.items()
+            if 0.0
+            < norm
+            < max(self.thresholds.vanishing_norm, self.thresholds.vanishing_ratio * largest)
+        }
+
+    def _update_ratio(self, name: str, params: list) -> float:
+        """‖W_now - W_at_last_step‖ / ‖W_at_last_step‖: how far the optimizer moved the layer."""
+        previous = self._previous_weights[name]
+        if previous is None:
+            self._previous_weights[name] = [p.data.copy() for p in params]
+            return math.nan
+        moved = before = 0.0
+        with np.errstate(all="ignore"):
+            for param, old in zip(params, previous):
+                step = (param.data - old).ravel()
+                moved += float(np.dot(step, step))
+                before += float(np.dot(old.ravel(), old.ravel()))
+                np.copyto(old, param.data)
+        return math.sqrt(moved) / (math.sqrt(before) + 1e-12)
+
+    def _record(self, layer: str, **metrics: float) -> None:
+        series = self.history.setdefault(layer, {})
+        for metric, value in metrics.items():
+            series.setdefault(metric, [math.nan] * self.steps).append(float(value))
+
+    def _start(self, kind: str, layer: str, value: float) -> Finding:
+        return Finding(
+            kind=kind, layer=layer, step=self.steps, value=float(value), advice=ADVICE[kind]
+        )
+
+    def remove(self) -> None:
+        """Detach the forward hooks; the history and findings stay."""
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks = []
+
+    # ---------------------------------------------------------------- reporting
+
+    def latest(self, layer: str, metric: str) -> float:
+        """The last recorded value of `metric` for `layer` (NaN if never recorded)."""
+        values = self.history.get(layer, {}).get(metric, [])
+        return values[-1] if values else math.nan
+
+    def summary(self) -> str:
+        """A text table of the last step's measurements per layer, then the findings."""
+        header = f"{'layer':<8} {'module':<12} {'grad norm':>10} {'update/w':>10} {'dead ReLU':>10} {'saturated':>10} {'non-finite':>10}"
+        lines = [
+            f"HealthMonitor: {self.steps} steps, {len(self.findings)} findings",
+            header,
+            "-" * len(header),
+        ]
+        modules = dict(self._named_watched())
+        for layer in (name for name in self._layer_order if name in self.history):
+            cells = [
+                _format(self.latest(layer, "grad_norm"), "{:.2e}"),
+                _format(self.latest(layer, "update_ratio"), "{:.2e}"),
+                _format(self.latest(layer, "dead_fraction"), "{:.0%}"),
+                _format(self.latest(layer, "saturation"), "{:.0%}"),
+                _format(self.latest(layer, "nonfinite"), "{:.0f}"),
+            ]
+            lines.append(
+                f"{layer:<8} {type(modules[layer]).__name__:<12} "
+                + " ".join(f"{c:>10}" for c in cells)
+            )
+        lines.append(
+            f"findings ({len(self.findings)}):"
+            if self.findings
+            else "findings: none, training looks healthy"
+        )
+        for kind in ADVICE:  # grouped by kind, the advice said once
+            found = [f for f in self.findings if f.kind == kind]
+            if found:
+                where = ", ".join(
+                    f"layer {f.layer} at step {f.step} ({f.value:.3g})" for f in found[:6]
+                )
+                more = f" and {len(found) - 6} more" if len(found) > 6 else ""
+                lines += [f"  {kind}: {where}{more}", f"    -> {ADVICE[kind]}"]
+        return "\n".join(lines)
+
+    def _named_watched(self):
+        yield from ((name, module) for name, module, _ in self._param_layers)
+        yield from ((name, stats.module) for name, stats in self._activations.items())
+
+    def plot(self, path: str) -> None:
+        """Write a PNG: gradient norm, update/weight ratio and dead/saturated fraction per layer."""
+        from ..viz import pyplot
+
+        plt = pyplot()
+        figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+        panels = [
+            ("grad_norm", "gradient norm per layer", "log"),
+            ("update_ratio", "update size / weight size", "log"),
+            ("activation", "dead ReLU / saturated fraction", "linear"),
+        ]
+        for axis, (metric, title, scale) in zip(axes, panels):
+            for layer, series in self.history.items():
+                for name in (
+                    ("dead_fraction", "saturation") if metric == "activation" else (metric,)
+                ):
+                    if name in series:
+                        axis.plot(series[name], label=f"layer {layer}", linewidth=1.2)
+            axis.set_title(title)
+            axis.set_xlabel("step")
+            axis.set_yscale(scale)
+            axis.grid(alpha=0.3)
+        for finding in self.findings:
+            axes[0].axvline(finding.step, color="red", alpha=0.25, linewidth=1)
+        axes[0].legend(fontsize=7, ncol=2)
+        axes[2].legend(fontsize=7)
+        figure.suptitle(
+            f"HealthMonitor: {len(self.findings)} findings (red lines: where they started)"
+        )
+        figure.tight_layout()
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+
+
+class ActivationStats:
+    """Forward hook of one activation module: which units fired, how many outputs saturated.
+
+    Accumulates over every forward since the last `take()` (usually one batch).
+    """
+
+    def __init__(self, module: Module, saturation_margin: float):
+        self.module, self.margin = module, saturation_margin
+        self.is_relu = isinstance(module, ReLU)
+        self.alive = None  # per unit: did it output > 0 for any example
+        self.saturated = self.seen = 0
+
+    def observe(self, module: Module, inputs: tuple, output) -> None:
+        out = output.data
+        if self.is_relu:
+            fired = alive_units(out)
+            self.alive = fired if self.alive is None else self.alive | fired
+            return
+        low, high = (0.0, 1.0) if isinstance(module, Sigmoid) else (-1.0, 1.0)
+        self.saturated += int(
+            np.count_nonzero((out < low + self.margin) | (out > high - self.margin))
+        )
+        self.seen += out.size
+
+    def take(self) -> tuple[float, float]:
+        """(dead fraction, saturated fraction) since the last take, NaN if nothing was seen."""
+        dead = (
+            1.0 - float(self.alive.mean())
+            if self.alive is not None and self.alive.size
+            else math.nan
+        )
+        saturated = self.saturated / self.seen if self.seen else math.nan
+        self.alive, self.saturated, self.seen = None, 0, 0
+        return dead, saturated
+
+
+def alive_units(activations: np.ndarray) -> np.ndarray:
+    """Per unit (all axes but the batch axis 0): True if it output > 0 for some example."""
+    if activations.ndim < 2:
+        return activations > 0
+    return (activations > 0).any(axis=0)
+
+
+def _parameter_layers(model: Module) -> list:
+    """(name, module, its own parameters) for each module that holds parameters itself."""
+    layers = []
+    for name, module in model.named_modules():
+        params = list(module.parameters(recurse=False))
+        if params:
+            layers.append((_layer_name(name), module, params))
+    return layers
+
+
+def _layer_name(module_name: str) -> str:
+    return module_name or "model"
+
+
+def _gradient_norm(params: list) -> tuple[float, int]:
+    """(‖all grads of the layer‖₂, number of non-finite grad or weight entries); NaN if no grad.
+
+    Counting non-finite entries is only done when a norm says there are some: a sum of
+    squares is finite exactly when every entry is (or a float32 square overflowed).
+    """
+    grads = [p.grad.data for p in params if p.grad is not None]
+    with np.errstate(all="ignore"):
+        squares = sum(float(np.dot(g.ravel(), g.ravel())) for g in grads)
+        weights = sum(float(np.dot(p.data.ravel(), p.data.ravel())) for p in params)
+    nonfinite = 0
+    if not math.isfinite(squares) or not math.isfinite(weights):
+        arrays = grads + [p.data for p in params]
+        nonfinite = sum(int(np.count_nonzero(~np.isfinite(a))) for a in arrays)
+        squares = sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)
+    return (math.sqrt(squares) if grads else math.nan), nonfinite
+
+
+def _format(value: float, pattern: str) -> str:
+    return "-" if math.isnan(value) else pattern.format(value)
