@@ -1,6 +1,8 @@
 """nn.Module: registration order, traversal, modes, state_dict/load_state_dict
 (including loading a PyTorch checkpoint), forward hooks and repr."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -303,3 +305,12 @@ def test_sequential_and_module_list_containers():
 def test_forward_must_be_defined():
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(tg.randn(1))
+
+
+def test_deepcopy_gives_an_independent_model_with_intact_registries():
+    model = make_mlp()
+    clone = copy.deepcopy(model)
+    assert clone[0].weight is dict(clone.named_parameters())["0.weight"]
+    clone[0].weight.data[...] = 0.0
+    assert np.any(model[0].weight.data != 0.0)
+    assert list(clone.state_dict()) == list(model.state_dict())

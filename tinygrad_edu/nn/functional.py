@@ -46,10 +46,12 @@ def _pick_axis(axis: int, dim: int | None) -> int:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """out = x @ weightᵀ + bias, for x of shape (..., in), weight (out, in), bias (out,).
+    """Forward: out = x @ Wᵀ + b   x (..., in), W (out, in), b (out,) -> out (..., out)
+    Local:    ∂out/∂x = W, ∂out/∂W = x, ∂out/∂b = 1
+    Backward: grad_x = grad @ W, grad_W = gradᵀ @ x, grad_b = Σ_rows grad   (ops.Linear)
 
-    One C GEMM with the bias folded in (ops.Linear); leading axes of x are
-    flattened into rows and restored afterwards.
+    One C GEMM with the bias folded in; leading axes of x are flattened into
+    rows and restored afterwards.
     """
     _check_tensor(x, "x")
     _check_tensor(weight, "weight")
@@ -70,41 +72,60 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    """max(x, 0) (the C ReLU kernel); its gradient at 0 is 0, as PyTorch's."""
+    """Forward: out = max(x, 0)   (the C ReLU kernel)
+    Local:    ∂out/∂x = 1 where x > 0, else 0   (0 at the kink, as PyTorch)
+    Backward: grad_x = grad where x > 0, else 0
+    """
     return x.relu()
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x where x > 0, else negative_slope · x."""
+    """Forward: out = x where x > 0, else negative_slope · x
+    Local:    ∂out/∂x = 1 where x > 0, else negative_slope
+    Backward: grad_x = grad · ∂out/∂x
+    """
     return x.leaky_relu(negative_slope)
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + e⁻ˣ)."""
+    """Forward: out = σ(x) = 1 / (1 + e⁻ˣ)
+    Local:    ∂out/∂x = σ(x)(1 - σ(x))
+    Backward: grad_x = grad · out · (1 - out)
+    """
     return x.sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
+    """Forward: out = tanh(x)
+    Local:    ∂out/∂x = 1 - tanh²(x)
+    Backward: grad_x = grad · (1 - out²)
+    """
     return x.tanh()
 
 
 def softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
-    """e^(xᵢ) / Σⱼ e^(xⱼ) along `axis` (computed after subtracting the max: stable)."""
+    """Forward: outᵢ = e^(xᵢ) / Σⱼ e^(xⱼ) along `axis` (after subtracting the max: stable)
+    Local:    ∂outᵢ/∂xⱼ = outᵢ(δᵢⱼ - outⱼ)
+    Backward: grad_x = out · (grad - Σⱼ gradⱼ outⱼ)
+    """
     return x.softmax(_pick_axis(axis, dim))
 
 
 def log_softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
-    """xᵢ - logsumexp(x) along `axis` (stable; prefer it to softmax(x).log())."""
+    """Forward: outᵢ = xᵢ - logsumexp(x) along `axis` (stable; better than softmax(x).log())
+    Local:    ∂outᵢ/∂xⱼ = δᵢⱼ - softmax(x)ⱼ
+    Backward: grad_x = grad - softmax(x) · Σⱼ gradⱼ
+    """
     return x.log_softmax(_pick_axis(axis, dim))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
+    """Forward: out = x · m / (1-p), m ~ Bernoulli(1-p) per element (inverted dropout)
+    Local:    ∂out/∂x = m / (1-p)
+    Backward: grad_x = grad · m / (1-p), from the graph: out is one core Mul node
 
-    Built on the core ops as out = x · (mask / (1-p)), so its gradient comes from
-    the graph (the Mul node): grad_x = grad · mask / (1-p). The scaling keeps the
-    expected activation unchanged, so eval mode (training=False) is the identity.
-    p = 1 drops everything and gives zeros (never 0/0 = NaN).
+    The 1/(1-p) keeps the expected activation unchanged, so eval mode
+    (training=False) is the identity. p = 1 gives zeros (never 0/0 = NaN).
     """
     _check_dropout_p(p)
     _check_tensor(x, "x")
@@ -131,14 +152,15 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise each channel (axis 1) of x (N, C) or (N, C, L), then scale and shift.
+    """Forward: out = γ · (x - μ) / √(σ² + eps) + β, per channel (axis 1) of x (N, C, ...)
+    Local:    training: μ and σ² are the batch's mean and biased variance, functions of x
+              eval: μ and σ² are running_mean and running_var, constants
+    Backward: from the graph of core ops (mean, sub, mul, add, sqrt, div), so in
+              training the gradient also flows through μ and σ² as it must
 
-    Training: x̂ = (x - μ_B) / √(σ²_B + eps) with the batch's mean and biased
-    variance, built on core ops so gradients flow through μ_B and σ²_B via the
-    graph; running_mean/running_var (if given) are updated in place:
+    In training, running_mean/running_var (if given) are updated in place:
     r ← (1 - momentum)·r + momentum·stat, with the unbiased variance (÷ n-1).
-    Eval: x̂ uses running_mean and running_var, as constants.
-    out = weight · x̂ + bias (each per channel, if given).
+    γ = weight and β = bias are optional.
     """
     _check_tensor(x, "x")
     if x.ndim < 2:
@@ -220,11 +242,13 @@ def _class_targets(target, logits: Tensor) -> np.ndarray:
 
 
 def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
-    """lossᵢ = -log softmax(logitsᵢ)[targetᵢ] = logsumexp(logitsᵢ) - logitsᵢ,targetᵢ.
+    """Forward: lossᵢ = -log softmax(zᵢ)[tᵢ] = logsumexp(zᵢ) - zᵢ,ₜᵢ   z (N, C), t (N,) ints
+    Local:    ∂lossᵢ/∂zᵢⱼ = softmax(zᵢ)ⱼ - [j = tᵢ]
+    Backward: grad_z = grad_lossᵢ · (softmax(zᵢ) - onehot(tᵢ))
 
-    logits (N, C), target (N,) integer classes (a Tensor, array or list).
-    Forward and backward are one fused C kernel each (ops.SoftmaxCrossEntropy),
-    computed through a shifted logsumexp: logits of 1e4 give finite loss and grads.
+    target is a Tensor, array or list of class indices. Forward and backward are
+    one fused C kernel each (ops.SoftmaxCrossEntropy), through a shifted
+    logsumexp: logits of 1e4 give a finite loss and finite gradients.
     """
     _check_tensor(logits, "logits")
     _check_reduction(reduction)
@@ -245,7 +269,11 @@ def _same_shape_target(target, input: Tensor, name: str) -> Tensor:
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """lossᵢ = (inputᵢ - targetᵢ)²; differentiable with respect to both."""
+    """Forward: lossᵢ = (xᵢ - yᵢ)², x = input, y = target (same shape: unlike PyTorch,
+              a shape mismatch raises instead of broadcasting)
+    Local:    ∂lossᵢ/∂xᵢ = 2(xᵢ - yᵢ), ∂lossᵢ/∂yᵢ = -2(xᵢ - yᵢ)
+    Backward: from the graph (sub, mul): both input and target get gradients
+    """
     _check_tensor(input, "input")
     _check_reduction(reduction)
     diff = input - _same_shape_target(target, input, "mse_loss")
@@ -253,10 +281,13 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
-    """lossᵢ = -[tᵢ log σ(xᵢ) + (1 - tᵢ) log(1 - σ(xᵢ))] = softplus(xᵢ) - tᵢ xᵢ.
+    """Forward: lossᵢ = -[tᵢ log σ(xᵢ) + (1 - tᵢ) log(1 - σ(xᵢ))] = softplus(xᵢ) - tᵢ xᵢ
+    Local:    ∂lossᵢ/∂xᵢ = σ(xᵢ) - tᵢ, ∂lossᵢ/∂tᵢ = -xᵢ
+    Backward: from the graph (stack, logsumexp, mul, sub)
 
-    softplus(x) = log(1 + eˣ) is computed as logsumexp([0, x]), which is stable
-    for any x and smooth everywhere (its gradient is σ(x), exactly, even at 0).
+    softplus(x) = log(1 + eˣ) is computed as logsumexp([0, x]): stable for any x
+    and smooth everywhere (its gradient is σ(x) exactly, even at 0, where the
+    textbook max(x, 0) + log(1 + e^-|x|) has two kinks).
     """
     _check_tensor(logits, "logits")
     _check_reduction(reduction)
