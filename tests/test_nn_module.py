@@ -298,7 +298,7 @@ def test_sequential_and_module_list_containers():
     layers.append(c)
     assert len(layers) == 3 and layers[2] is c and list(layers) == [a, b, c]
     assert [n for n, _ in layers.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
-    with pytest.raises(TypeError, match="not a Module"):
+    with pytest.raises(TypeError, match="nn.Module or None expected"):
         layers.append("relu")
 
 

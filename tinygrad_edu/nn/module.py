@@ -74,24 +74,15 @@ class Module:
             self._modules[name] = value
         elif name in self._parameters:
             if value is not None:
-                raise TypeError(
-                    f"cannot assign {type(value).__name__} as parameter {name!r} "
-                    "(nn.Parameter or None expected)"
-                )
+                raise _assignment_error(value, "parameter", name, "nn.Parameter")
             self._parameters[name] = None
         elif name in self._modules:
             if value is not None:
-                raise TypeError(
-                    f"cannot assign {type(value).__name__} as child module {name!r} "
-                    "(nn.Module or None expected)"
-                )
+                raise _assignment_error(value, "child module", name, "nn.Module")
             self._modules[name] = None
         elif name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(
-                    f"cannot assign {type(value).__name__} as buffer {name!r} "
-                    "(Tensor or None expected)"
-                )
+                raise _assignment_error(value, "buffer", name, "Tensor")
             self._buffers[name] = value
         object.__setattr__(self, name, value)
 
@@ -119,10 +110,7 @@ class Module:
         """Register `param` (or None: a declared but absent parameter, like bias=False)."""
         self._check_new_name(name, "parameter")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(
-                f"cannot assign {type(param).__name__} as parameter {name!r} "
-                "(nn.Parameter or None expected)"
-            )
+            raise _assignment_error(param, "parameter", name, "nn.Parameter")
         self._forget(name)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
@@ -131,9 +119,7 @@ class Module:
         """Register state that is saved in state_dict but not trained (running stats)."""
         self._check_new_name(name, "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(
-                f"cannot assign {type(tensor).__name__} as buffer {name!r} (Tensor or None expected)"
-            )
+            raise _assignment_error(tensor, "buffer", name, "Tensor")
         self._forget(name)
         self._buffers[name] = tensor
         if not persistent:
@@ -144,7 +130,7 @@ class Module:
         """Register `module` as a child called `name` (Sequential uses "0", "1", ...)."""
         self._check_new_name(name, "module")
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+            raise _assignment_error(module, "child module", name, "nn.Module")
         self._forget(name)
         self._modules[name] = module
         object.__setattr__(self, name, module)
@@ -321,6 +307,12 @@ class Module:
         if not self._modules:
             return f"{type(self).__name__}({''.join(lines)})"
         return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _assignment_error(value, kind: str, name: str, expected: str) -> TypeError:
+    return TypeError(
+        f"cannot assign {type(value).__name__} as {kind} {name!r} ({expected} or None expected)"
+    )
 
 
 def _as_array(value) -> np.ndarray:
