@@ -18,6 +18,11 @@ class _GradMode:
 
     mode = True
 
+    def __new__(cls, func=None):
+        # `@no_grad` without parentheses hands the function straight to the class.
+        instance = super().__new__(cls)
+        return instance if func is None else instance(func)
+
     def __enter__(self):
         global enabled
         self.previous = enabled

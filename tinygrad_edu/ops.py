@@ -548,6 +548,9 @@ class Stack(Function):
 
 
 def _contiguous(x):
+    """A C-contiguous ndarray for the C kernels (numpy scalars become 0-d arrays)."""
+    if type(x) is not np.ndarray:
+        x = np.asarray(x)
     return x if x.flags.c_contiguous else np.ascontiguousarray(x)
 
 
@@ -596,6 +599,8 @@ class MatMul(Function):
 
 def _batched_matmul_backward(grad, x, y):
     """np.matmul's rules: a 1-D x is a row (1, k), a 1-D y a column (k, 1)."""
+    if x.ndim == 1 and y.ndim == 1:  # a dot product: out = Σ xᵢyᵢ
+        return grad * y, grad * x
     x2 = x[None, :] if x.ndim == 1 else x
     y2 = y[:, None] if y.ndim == 1 else y
     grad2 = grad

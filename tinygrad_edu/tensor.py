@@ -14,6 +14,7 @@ from . import grad_mode, ops
 
 float32, float64, int64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
 DIFFERENTIABLE = (float32, float64)
+SUPPORTED = (float32, float64, int64, np.dtype(bool))
 
 # Set by diagnostics.detect_anomaly: sees every op's forward output and backward grads.
 op_observer = None
@@ -29,7 +30,8 @@ def apply(fn_class: type, *inputs: "Tensor", **params) -> "Tensor":
     """Run one op forward and, if any input wants a gradient, record it in the graph."""
     fn = fn_class()
     out = Tensor.__new__(Tensor)
-    out.data = fn.forward(*[t.data for t in inputs], **params)
+    # asarray: numpy returns 0-d results as scalars (np.float32), which are not arrays.
+    out.data = np.asarray(fn.forward(*[t.data for t in inputs], **params))
     out.grad = None
     out.retains_grad = False
     out.grad_fn = None
@@ -219,10 +221,10 @@ class Tensor:
         return _binary(ops.Mul, other, self)
 
     def __truediv__(self, other):
-        return _binary(ops.Div, self, other)
+        return _divide(self, other)
 
     def __rtruediv__(self, other):
-        return _binary(ops.Div, other, self)
+        return _divide(other, self)
 
     def __pow__(self, exponent):
         return _binary(ops.Pow, self, exponent)
@@ -331,10 +333,9 @@ class Tensor:
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
         deviation = self - self.mean(axis=axis, keepdims=True)
         squares = (deviation * deviation).sum(axis=axis, keepdims=keepdims)
-        denominator = max(count - correction, 0)
-        if denominator == 0:
-            return squares * float("nan")
-        return squares / float(denominator)
+        if count - correction <= 0:  # no degrees of freedom left: x/0 = inf, 0/0 = nan
+            return squares * float("inf")
+        return squares / float(count - correction)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _reduce_args(self, axis, keepdims, dim, keepdim)
@@ -474,13 +475,14 @@ def _to_array(data, dtype) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
-    if isinstance(data, np.ndarray):
-        array = np.array(data)
-    else:
-        array = np.array(data)
-        if array.dtype == float64:  # Python floats: the default float, as PyTorch
-            array = array.astype(float32)
+        dtype = np.dtype(dtype)
+        if dtype not in SUPPORTED:
+            raise TypeError(f"Tensor: unsupported dtype {dtype} (use float32, float64, int64 or bool)")
+        return np.array(data, dtype=dtype, order="C")
+    from_python = not isinstance(data, np.ndarray)
+    array = np.array(data, order="C")  # a copy: the tensor never aliases the caller's array
+    if from_python and array.dtype == float64:  # Python floats: the default float, as PyTorch
+        array = array.astype(float32)
     kind = array.dtype.kind
     if kind == "f":
         return array if array.dtype in DIFFERENTIABLE else array.astype(float32)
@@ -499,8 +501,11 @@ def _as_tensor(value, like) -> Tensor:
     """A Tensor for `value`; a Python number takes the other operand's float dtype (as PyTorch)."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, numbers.Number) and isinstance(like, Tensor) and like.dtype in DIFFERENTIABLE:
-        return Tensor._wrap(np.asarray(value, like.dtype))
+    if isinstance(value, numbers.Number) and isinstance(like, Tensor):
+        if like.dtype in DIFFERENTIABLE:
+            return Tensor._wrap(np.asarray(value, like.dtype))
+        if isinstance(value, float):  # int tensor with a Python float: the default float
+            return Tensor._wrap(np.asarray(value, float32))
     if isinstance(value, (numbers.Number, list, tuple, np.ndarray, np.generic)):
         return Tensor(value)
     raise TypeError(f"expected a Tensor, array or number, got {type(value).__name__}")
@@ -508,6 +513,8 @@ def _as_tensor(value, like) -> Tensor:
 
 def _binary(op: type, x, y) -> Tensor:
     x, y = _as_tensor(x, y), _as_tensor(y, x)
+    if x.data.dtype is not y.data.dtype:
+        x, y = _promote(x, y)
     try:
         return apply(op, x, y)
     except ValueError:
@@ -516,6 +523,24 @@ def _binary(op: type, x, y) -> Tensor:
         except ValueError:
             raise ValueError(f"{op.__name__}: shapes {x.shape} and {y.shape} cannot be broadcast together") from None
         raise
+
+
+def _divide(x, y) -> Tensor:
+    """True division: integer operands give the default float, as PyTorch."""
+    x, y = _as_tensor(x, y), _as_tensor(y, x)
+    if x.dtype.kind in "iub" and y.dtype.kind in "iub":
+        x, y = Tensor._wrap(x.data.astype(float32)), Tensor._wrap(y.data.astype(float32))
+    return _binary(ops.Div, x, y)
+
+
+def _promote(x: Tensor, y: Tensor) -> tuple:
+    """PyTorch's rule for mixed kinds: an integer/bool operand takes the float operand's dtype
+    (numpy would make int64 with float32 float64). Float32 with float64 gives float64."""
+    if x.dtype.kind in "iub" and y.dtype in DIFFERENTIABLE:
+        return Tensor._wrap(x.data.astype(y.dtype)), y
+    if y.dtype.kind in "iub" and x.dtype in DIFFERENTIABLE:
+        return x, Tensor._wrap(y.data.astype(x.dtype))
+    return x, y
 
 
 def _one_axis(t: Tensor, axis: int) -> int:
