@@ -4,12 +4,13 @@ Start with tensor.py (the graph and backward), then ops.py (each op's derivative
 then csrc/ (the C kernels) and nn/ (layers built from the ops).
 """
 
-from . import kernels
+from . import data, datasets, diagnostics, features, kernels, nn, optim, viz
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .kernels import get_num_threads, set_num_threads
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import (
     Tensor,
     cat,
@@ -32,8 +33,12 @@ __all__ = [
     "arange",
     "cat",
     "concatenate",
+    "data",
+    "datasets",
+    "diagnostics",
     "enable_grad",
     "eye",
+    "features",
     "float32",
     "float64",
     "full",
@@ -42,17 +47,22 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "kernels",
+    "load",
     "manual_seed",
     "matmul",
     "maximum",
     "minimum",
+    "nn",
     "no_grad",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "randn",
+    "save",
     "set_num_threads",
     "stack",
+    "viz",
     "where",
     "zeros",
     "zeros_like",
