@@ -37,6 +37,14 @@ def test_linear_scaler_by_hand():
     np.testing.assert_allclose(unit[:, 2], [0.5, 0.5, 0.5])
 
 
+def test_linear_scaler_range_too_small_for_float32_counts_as_constant():
+    column = np.array([[1e-38], [1.000001e-38]], dtype=np.float32)  # range is denormal
+    np.testing.assert_array_equal(features.LinearScaler().fit_transform(column), 0.0)
+    np.testing.assert_allclose(
+        features.LinearScaler().fit_transform(column.astype(np.float64)), [[-1.0], [1.0]]
+    )
+
+
 def test_zscore_scaler_uses_population_std():
     scaled = features.ZScoreScaler().fit_transform(X)
     np.testing.assert_allclose(

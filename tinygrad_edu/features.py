@@ -96,8 +96,9 @@ class LinearScaler(Scaler):
         data_range = X.max(axis=0).astype(np.float64) - data_min
         with np.errstate(divide="ignore", over="ignore"):
             scale = (high - low) / data_range
-        # A zero (or denormal) range cannot be stretched: send the column to the middle.
-        constant = ~np.isfinite(scale)
+        # A zero range cannot be stretched: send the column to the middle. So does a range
+        # so tiny that its scale would overflow X's dtype (denormal float32 differences).
+        constant = ~(scale <= np.finfo(X.dtype).max)
         self.data_min_ = data_min
         self.data_range_ = data_range
         self.scale_ = np.where(constant, 0.0, scale)
