@@ -56,6 +56,8 @@ def test_zscore_scaler_uses_population_std():
 def test_zscore_constant_column_with_rounding_noise_maps_to_zero():
     column = np.full((7, 1), 0.1)  # its mean is not exactly 0.1, so its std is not exactly 0
     np.testing.assert_allclose(features.ZScoreScaler().fit_transform(column), 0.0, atol=1e-15)
+    denormal_spread = np.array([[0.0], [1e-45]], dtype=np.float32)
+    assert np.isfinite(features.ZScoreScaler().fit_transform(denormal_spread)).all()
 
 
 def test_clip_scaler_fixed_bounds_and_quantiles():

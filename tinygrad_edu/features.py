@@ -129,10 +129,12 @@ class ZScoreScaler(Scaler):
     def _fit(self, X: np.ndarray) -> None:
         mean = X.mean(axis=0, dtype=np.float64)
         std = X.std(axis=0, dtype=np.float64)
-        # A constant column's std comes out as rounding noise, not 0: treat that as 0 too.
-        constant = std <= 10 * np.finfo(np.float64).eps * np.abs(mean)
+        # A constant column's std comes out as rounding noise, not 0: treat that as 0 too,
+        # and a std below X's dtype's smallest normal number (dividing by it overflows).
+        noise = 10 * np.finfo(np.float64).eps * np.abs(mean)
+        constant = (std <= noise) | (std < np.finfo(X.dtype).tiny)
         self.mean_ = mean
-        self.scale_ = np.where(constant | (std == 0), 1.0, std)
+        self.scale_ = np.where(constant, 1.0, std)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         scaled = X - self.mean_.astype(X.dtype)
