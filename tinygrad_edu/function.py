@@ -17,7 +17,7 @@ class Function:
     released (`release`) unless the graph is retained.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "released", "__dict__")
+    __slots__ = ("inputs", "needs_input_grad", "released", "sequence_number", "__dict__")
 
     def forward(self, *arrays: np.ndarray, **params) -> np.ndarray:
         raise NotImplementedError

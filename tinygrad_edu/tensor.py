@@ -6,15 +6,19 @@ order, no recursion). Every method below is one call to `apply`. Read ops.py for
 the derivatives and gradcheck.py for how they are tested.
 """
 
+import itertools
 import numbers
 
 import numpy as np
 
 from . import grad_mode, ops
+from .function import Function
 
 float32, float64, int64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
 DIFFERENTIABLE = (float32, float64)
 SUPPORTED = (float32, float64, int64, np.dtype(bool))
+
+_op_counter = itertools.count()  # numbers recorded ops in the order they run
 
 # Set by diagnostics.detect_anomaly: sees every op's forward output and backward grads.
 op_observer = None
@@ -40,6 +44,7 @@ def apply(fn_class: type, *inputs: "Tensor", **params) -> "Tensor":
         needs_input_grad = tuple(t.requires_grad for t in inputs)
         if True in needs_input_grad:
             fn.inputs, fn.needs_input_grad, fn.released = inputs, needs_input_grad, False
+            fn.sequence_number = next(_op_counter)
             out.grad_fn, out.requires_grad = fn, True
     if op_observer is not None:
         op_observer.after_forward(fn, out.data)
@@ -160,25 +165,26 @@ class Tensor:
             grad = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"gradient has shape {grad.shape}, expected {self.shape}")
-        grads = {id(self): grad}  # tensor id -> dLoss/dTensor accumulated so far
-        for tensor in reversed(_topological_order(self)):
-            grad = grads.pop(id(tensor), None)
-            if grad is None:
-                continue
-            fn = tensor.grad_fn
-            if fn is None or tensor.retains_grad:
-                tensor._accumulate_grad(grad)
-            if fn is None:
-                continue
+        if self.retains_grad or self.grad_fn is None:
+            self._accumulate_grad(grad)
+        if self.grad_fn is None:
+            return
+        pending = {self.grad_fn: grad}  # Function -> dLoss/d(its output), summed over uses
+        for fn in _functions_last_first(self.grad_fn):
+            grad = pending.pop(fn)
             input_grads = fn.backward(grad)
             if op_observer is not None:
                 op_observer.after_backward(fn, input_grads)
             for parent, parent_grad in zip(fn.inputs, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
-                key = id(parent)
-                # Out of place: an op may return the same array for two inputs.
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+                parent_fn = parent.grad_fn
+                if parent_fn is None or parent.retains_grad:
+                    parent._accumulate_grad(parent_grad)
+                if parent_fn is not None:
+                    # Out of place: an op may return the same array for two inputs.
+                    earlier = pending.get(parent_fn)
+                    pending[parent_fn] = parent_grad if earlier is None else earlier + parent_grad
             if not retain_graph:
                 fn.release()
 
@@ -616,33 +622,30 @@ def _check_sequence(tensors, name: str) -> list:
     return tensors
 
 
-def _topological_order(root: Tensor) -> list:
-    """Tensors in an order where each comes after all tensors it was computed from.
+def _functions_last_first(root: Function) -> list:
+    """Every Function that `root` depends on, the most recently run first.
 
-    Iterative depth-first search (an explicit stack, so a 100,000-op chain does not
-    hit Python's recursion limit). A node's parents are the inputs of its grad_fn.
+    Ops record a sequence number when they run, and an op always runs after the
+    ops that made its inputs; so walking them by decreasing number visits each
+    node only after every node that uses its output (a reverse topological order),
+    and each node's gradient is complete before it is passed on. The search uses
+    an explicit stack: a 100,000-op chain does not hit Python's recursion limit.
     """
-    order, visited = [], set()
-    stack = [(root, False)]
+    found, stack = {root}, [root]
     while stack:
-        tensor, parents_done = stack.pop()
-        if parents_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        fn = tensor.grad_fn
-        if fn is None:
-            continue
+        fn = stack.pop()
         if fn.released:
             raise RuntimeError(
                 "backward through the graph a second time: its saved arrays were freed after "
                 "the first backward; pass retain_graph=True to the first backward() to keep them"
             )
         for parent in fn.inputs:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
+            parent_fn = parent.grad_fn
+            if parent_fn is not None and parent_fn not in found:
+                found.add(parent_fn)
+                stack.append(parent_fn)
+    return sorted(found, key=_sequence_number, reverse=True)
 
+
+def _sequence_number(fn: Function) -> int:
+    return fn.sequence_number
