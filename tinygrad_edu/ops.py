@@ -341,6 +341,13 @@ def _expand_reduced(grad, axis, keepdims, shape):
     return grad
 
 
+def _drop_reduced(out, axis, keepdims):
+    """Remove the size-1 axes a keepdims=True reduction left, unless keepdims was asked."""
+    if keepdims:
+        return out
+    return out.reshape(()) if axis is None else out.squeeze(axis)
+
+
 class Sum(Function):
     """Forward: out = Σᵢ xᵢ over `axis`
     Local:    ∂out/∂xᵢ = 1
@@ -386,7 +393,7 @@ class Max(Function):
         is_extreme = x == out
         self.share = is_extreme / is_extreme.sum(axis=axis, keepdims=True)
         self.axis, self.keepdims = axis, keepdims
-        return np.asarray(out if keepdims else out.squeeze(axis) if axis is not None else out.reshape(()))
+        return _drop_reduced(out, axis, keepdims)
 
     def backward(self, grad):
         grad = _expand_reduced(grad, self.axis, self.keepdims, self.share.shape)
@@ -414,7 +421,7 @@ class LogSumExp(Function):
         out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
         self.softmax = np.exp(x - out)
         self.axis, self.keepdims = axis, keepdims
-        return out if keepdims else out.squeeze(axis) if axis is not None else out.reshape(())
+        return _drop_reduced(out, axis, keepdims)
 
     def backward(self, grad):
         grad = _expand_reduced(grad, self.axis, self.keepdims, self.softmax.shape)
