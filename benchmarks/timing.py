@@ -1,0 +1,94 @@
+"""The one timing helper every benchmark uses: interleaved repeats, medians.
+
+On a shared machine a neighbour's load comes and goes; timing the candidates
+round-robin (A, B, C, A, B, C, ...) spreads it over all of them alike, so a
+same-run ratio of medians stays honest even when the absolute times drift.
+Read mlp_step.py next for a benchmark built on it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Timing:
+    """Seconds per call: the median over the samples, and the fastest and slowest sample."""
+
+    median: float
+    low: float
+    high: float
+    samples: int  # how many samples the median is taken over
+    calls_per_sample: int  # back-to-back calls timed together in each sample
+
+    def to_dict(self) -> dict:
+        return {
+            "median_s": self.median,
+            "low_s": self.low,
+            "high_s": self.high,
+            "samples": self.samples,
+            "calls_per_sample": self.calls_per_sample,
+        }
+
+
+def seconds_per_call(fn: Callable[[], object], calls: int) -> float:
+    """Wall time of `calls` back-to-back calls of fn, divided by `calls`."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def calls_for(fn: Callable[[], object], min_sample_seconds: float) -> int:
+    """How many back-to-back calls make one sample last about min_sample_seconds.
+
+    Calls of a microsecond or less are batched so that the timer's resolution and
+    the loop's own cost (tens of nanoseconds per call) stay small beside them.
+    """
+    calls = 1
+    while True:
+        elapsed = seconds_per_call(fn, calls) * calls
+        if elapsed >= min_sample_seconds:
+            return calls
+        # Aim straight at the target from this estimate, at least doubling each round.
+        estimate = min_sample_seconds / max(elapsed, 1e-7) * calls
+        calls = max(2 * calls, int(estimate * 1.1))
+
+
+def time_interleaved(
+    candidates: dict[str, Callable[[], object]],
+    repeats: int,
+    min_sample_seconds: float = 0.01,
+    warmup_calls: int = 3,
+) -> dict[str, Timing]:
+    """Time every candidate `repeats` times, round-robin, and return their medians.
+
+    Each candidate is warmed up first (caches, lazily created buffers, thread pools),
+    then sized so one sample lasts min_sample_seconds. On each repeat the starting
+    candidate rotates, so none always runs right after the same neighbour.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    names = list(candidates)
+    for name in names:
+        for _ in range(warmup_calls):
+            candidates[name]()
+    calls = {name: calls_for(candidates[name], min_sample_seconds) for name in names}
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(seconds_per_call(candidates[name], calls[name]))
+    return {
+        name: Timing(
+            median=statistics.median(times),
+            low=min(times),
+            high=max(times),
+            samples=len(times),
+            calls_per_sample=calls[name],
+        )
+        for name, times in samples.items()
+    }
