@@ -39,6 +39,14 @@ def check_gradients(fn: Callable, arrays, rng: np.random.Generator) -> bool:
     return tg.gradcheck(lambda *xs: (fn(*xs) * upstream).sum(), inputs)
 
 
+def value_and_grad(fn: Callable, data, dtype=np.float64) -> tuple:
+    """fn(x) and d(fn(x).sum())/dx as arrays, for hand-computed cases (ties, kinks, bounds)."""
+    x = tg.Tensor(np.asarray(data, dtype), requires_grad=True)
+    out = fn(x)
+    out.sum().backward()
+    return out.numpy(), x.grad.numpy()
+
+
 @dataclasses.dataclass(frozen=True)
 class OpCase:
     """One op on given input shapes: `fn` on tg Tensors, `ref` the same on NumPy arrays,

@@ -6,7 +6,7 @@ test_ops_torch.py runs the same table against PyTorch.
 
 import numpy as np
 import pytest
-from conftest import check_gradients, op_case_params
+from conftest import check_gradients, op_case_params, value_and_grad
 
 import tinygrad_edu as tg
 
@@ -44,11 +44,8 @@ def test_gradient_has_the_shape_and_dtype_of_its_input(case, rng):
         assert x.grad.dtype == np.float32
 
 
-def grad_of(fn, data, *, dtype=np.float64) -> np.ndarray:
-    """d(fn(x).sum())/dx: for the hand-computed gradients below (ties, kinks, bounds)."""
-    x = tg.Tensor(np.asarray(data, dtype), requires_grad=True)
-    fn(x).sum().backward()
-    return x.grad.numpy()
+def grad_of(fn, data, dtype=np.float64) -> np.ndarray:
+    return value_and_grad(fn, data, dtype)[1]
 
 
 # ---------------------------------------------------------------- ties are split evenly
@@ -117,9 +114,7 @@ def test_clip_with_one_bound_passes_the_gradient_at_that_bound():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_gradient_at_the_kink_is_zero(dtype):
-    np.testing.assert_array_equal(
-        grad_of(lambda x: x.relu(), [-1.0, 0.0, 2.0], dtype=dtype), [0, 0, 1]
-    )
+    np.testing.assert_array_equal(grad_of(lambda x: x.relu(), [-1.0, 0.0, 2.0], dtype), [0, 0, 1])
 
 
 def test_leaky_relu_gradient_at_the_kink_is_the_slope():
