@@ -1,44 +1,136 @@
-/* Matrix multiply: C = alpha * op(A) @ op(B) + beta * C.
+/* Matrix multiply, the BLIS/GotoBLAS way:  C = alpha * op(A) @ op(B) + beta * C
  *
- * First, correct version: the i-k-j loop order streams rows of B and C so the
- * innermost loop is unit-stride. The packed, cache-blocked version replaces it.
+ * A naive triple loop does 2 flops per element it loads, and the loads miss
+ * the caches as soon as the matrices outgrow them: it runs at memory speed,
+ * 1-30% of what the FMA units can do. The fix is to reuse each loaded number
+ * many times while it sits in a register or a cache. Five loops around a tiny
+ * "microkernel" arrange exactly that (Goto & van de Geijn 2008; BLIS):
+ *
+ *   loop 5  for jc in steps of NC:   a kc x NC panel of op(B) ...     (L3)
+ *   loop 4   for pc in steps of KC:  ... of depth KC: pack it        -> b_packed
+ *   loop 3    for ic in steps of MC: an MC x KC block of op(A): pack -> a_packed (L2)
+ *   loop 2     for jr in steps of NR: one KC x NR sliver of b_packed  (L1)
+ *   loop 1      for ir in steps of MR: one MR x KC sliver of a_packed
+ *                 microkernel: the MR x NR tile of C += sliver_A @ sliver_B,
+ *                 kept in vector registers for all KC steps (register blocking)
+ *
+ * Why packing: the microkernel then streams both operands with unit stride
+ * from aligned buffers that stay in cache, whatever the original layout, and
+ * the transposes (trans_a, trans_b) cost nothing extra: they only change the
+ * order in which the packing reads (see gemm_driver.h).
+ *
+ * Why these sizes (AVX-512, float32; see gemm_avx512.c): a 12 x 32 tile is 24
+ * of the 32 zmm registers, each k step loads 2 vectors of B and 12 broadcasts
+ * of A for 24 FMAs, enough independent sums to keep both FMA pipes busy through
+ * their 4-cycle latency. KC = 256 makes a B sliver 32 KB, which stays in the
+ * 48 KB L1 while the A slivers stream past it; MC x KC of A fits easily in the
+ * 2 MB L2; NC bounds the B panel for L3. docs/gemm.md has the measured effect
+ * of each step.
+ *
+ * Threads (OpenMP): every thread runs the same loop nest; the packing and the
+ * tiles of loops 2/1 are split between them, with barriers in between. Each
+ * tile of C is always computed in the same order, so results are bitwise
+ * identical whatever the thread count.
  */
-#include "kernels.h"
+#include <stdlib.h>
 
-#define DEFINE_GEMM(NAME, T)                                                              \
-    tg_status NAME(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, T alpha,     \
-                   const T *a, int64_t lda, const T *b, int64_t ldb, T beta, T *c,         \
-                   int64_t ldc) {                                                          \
-        if (m < 0 || n < 0 || k < 0) return TG_ERR_ARGUMENT;                               \
-        for (int64_t i = 0; i < m; i++) {                                                  \
-            T *c_row = c + i * ldc;                                                        \
-            for (int64_t j = 0; j < n; j++) c_row[j] = beta == 0 ? 0 : beta * c_row[j];    \
-            for (int64_t p = 0; p < k; p++) {                                              \
-                T a_ip = alpha * (trans_a ? a[p * lda + i] : a[i * lda + p]);              \
-                if (trans_b) {                                                             \
-                    for (int64_t j = 0; j < n; j++) c_row[j] += a_ip * b[j * ldb + p];     \
-                } else {                                                                   \
-                    const T *b_row = b + p * ldb;                                          \
-                    for (int64_t j = 0; j < n; j++) c_row[j] += a_ip * b_row[j];           \
-                }                                                                          \
-            }                                                                              \
-        }                                                                                  \
-        return TG_OK;                                                                      \
-    }
+#include "gemm_kernels.h"
+#include "parallel.h"
 
-DEFINE_GEMM(tg_sgemm, float)
-DEFINE_GEMM(tg_dgemm, double)
+#ifdef TG_HAVE_OPENMP
+#define TG_BARRIER() _Pragma("omp barrier")
+#else
+#define TG_BARRIER()
+#endif
+
+static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+static int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
+static int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+static int64_t round_up(int64_t x, int64_t multiple) { return ceil_div(x, multiple) * multiple; }
+
+/* The steps of loops 5, 4 and 3 for one product. */
+typedef struct {
+    int64_t mc, nc, kc;
+} blocking;
+
+/* Cut each dimension into equal blocks no larger than the configured size
+ * (mc, nc rounded up to whole slivers): k = 784 with KC = 256 becomes 4 x 196
+ * rather than 3 x 256 + 16, whose thin last round would cost a full pass over C. */
+static blocking balanced_blocking(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr,
+                                  int64_t kc, int64_t mc, int64_t nc) {
+    blocking steps;
+    steps.kc = ceil_div(k, ceil_div(k, kc));
+    steps.mc = round_up(ceil_div(m, ceil_div(m, mc)), mr);
+    steps.nc = round_up(ceil_div(n, ceil_div(n, nc)), nr);
+    return steps;
+}
+
+/* A 64-byte aligned buffer (a cache line, and one AVX-512 vector) from malloc,
+ * with the offset to the real block stored just before it. */
+static void *aligned_buffer(int64_t bytes) {
+    if (bytes < 0 || (uint64_t)bytes > SIZE_MAX - 128) return NULL;
+    unsigned char *raw = malloc((size_t)bytes + 128);
+    if (!raw) return NULL;
+    unsigned char *aligned = raw + 64 + (64 - (uintptr_t)raw % 64) % 64;
+    ((unsigned char **)aligned)[-1] = raw;
+    return aligned;
+}
+
+static void free_aligned_buffer(void *aligned) {
+    if (aligned) free(((unsigned char **)aligned)[-1]);
+}
+
+/* Threads worth starting: a fork/join and a few barriers cost microseconds,
+ * so each thread should get at least about a million multiply-adds. */
+static int gemm_threads(int64_t m, int64_t n, int64_t k) {
+    return tg_threads_for((double)m * (double)n * (double)k, 1 << 20);
+}
+
+#define TG_CAT2(a, b) a##b
+#define TG_CAT(a, b) TG_CAT2(a, b)
+#define FN(name) TG_CAT(name, SUFFIX)
+
+/* float32: the generic microkernel's tile is 4 x 8 */
+#define T float
+#define SUFFIX _s
+#define CONFIG tg_sgemm_config
+#define GENERIC_CONFIG tg_sgemm_generic
+#define SELECTED tg_sgemm_selected
+#define GEMM tg_sgemm
+#define GENERIC_MR 4
+#define GENERIC_NR 8
+#include "gemm_driver.h"
+#undef T
+#undef SUFFIX
+#undef CONFIG
+#undef GENERIC_CONFIG
+#undef SELECTED
+#undef GEMM
+#undef GENERIC_MR
+#undef GENERIC_NR
+
+/* float64: the same code, 4 x 4 tile (half the lanes per register) */
+#define T double
+#define SUFFIX _d
+#define CONFIG tg_dgemm_config
+#define GENERIC_CONFIG tg_dgemm_generic
+#define SELECTED tg_dgemm_selected
+#define GEMM tg_dgemm
+#define GENERIC_MR 4
+#define GENERIC_NR 4
+#include "gemm_driver.h"
+#undef T
 
 /* out = x @ weight^T + bias: the broadcast bias goes into out first, then one
  * GEMM adds the product onto it (beta = 1). */
-#define DEFINE_LINEAR(NAME, GEMM, T)                                                     \
-    tg_status NAME(const T *x, const T *weight, const T *bias, T *out, int64_t rows,     \
-                   int64_t in, int64_t outs) {                                           \
-        if (rows < 0 || in < 0 || outs < 0) return TG_ERR_ARGUMENT;                      \
-        for (int64_t i = 0; i < rows; i++)                                               \
-            for (int64_t j = 0; j < outs; j++) out[i * outs + j] = bias ? bias[j] : 0;   \
-        return GEMM(0, 1, rows, outs, in, 1, x, in > 0 ? in : 1, weight, in > 0 ? in : 1, \
-                    1, out, outs > 0 ? outs : 1);                                        \
+#define DEFINE_LINEAR(NAME, GEMM_FN, T)                                                     \
+    tg_status NAME(const T *x, const T *weight, const T *bias, T *out, int64_t rows,        \
+                   int64_t in, int64_t outs) {                                              \
+        if (rows < 0 || in < 0 || outs < 0) return TG_ERR_ARGUMENT;                         \
+        for (int64_t i = 0; i < rows; i++)                                                  \
+            for (int64_t j = 0; j < outs; j++) out[i * outs + j] = bias ? bias[j] : 0;      \
+        return GEMM_FN(0, 1, rows, outs, in, 1, x, max64(in, 1), weight, max64(in, 1), 1, \
+                       out, max64(outs, 1));                                                \
     }
 
 DEFINE_LINEAR(tg_linear_f32, tg_sgemm, float)

@@ -30,6 +30,17 @@ int tg_get_num_threads(void);
 /* 1 if the library was built with OpenMP. */
 int tg_have_openmp(void);
 
+/* ---- microkernel choice (cpu.c) ----------------------------------------- */
+
+/* Use the named GEMM microkernels: "avx512", "avx2" or "generic"; NULL picks the
+ * best this CPU supports. TG_ERR_ARGUMENT if unknown or not supported here.
+ * Before the first call, TINYGRAD_EDU_KERNEL (if it names a supported kernel)
+ * or else the best supported kernel is used. */
+tg_status tg_set_kernel(const char *name);
+const char *tg_get_kernel(void);
+/* 1 if the named kernel exists and this CPU can run it. */
+int tg_kernel_supported(const char *name);
+
 /* ---- matrix multiply (gemm.c) ----------------------------------------- */
 
 /* C = alpha * op(A) @ op(B) + beta * C

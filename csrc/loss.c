@@ -9,7 +9,7 @@
  */
 #include <math.h>
 
-#include "kernels.h"
+#include "parallel.h"
 
 /* The first row whose target is outside [0, classes), or -1 if all are valid. */
 static int64_t first_bad_target(const int64_t *target, int64_t rows, int64_t classes) {
@@ -18,44 +18,79 @@ static int64_t first_bad_target(const int64_t *target, int64_t rows, int64_t cla
     return -1;
 }
 
-#define DEFINE_SOFTMAX_XENT(NAME, T, EXP, LOG)                                              \
-    tg_status NAME(const T *logits, const int64_t *target, T *losses, T *probs,             \
-                   int64_t rows, int64_t classes, int64_t *bad_row) {                       \
-        if (rows < 0 || classes < 0) return TG_ERR_ARGUMENT;                                \
-        if ((*bad_row = first_bad_target(target, rows, classes)) >= 0) return TG_ERR_INDEX; \
-        for (int64_t i = 0; i < rows; i++) {                                                \
-            const T *z = logits + i * classes;                                              \
-            T *p = probs + i * classes;                                                     \
-            T z_max = z[0];                                                                 \
-            for (int64_t j = 1; j < classes; j++) z_max = z[j] > z_max ? z[j] : z_max;      \
-            /* sum_j exp(z_j - max): every term in (0, 1], the largest is 1 */              \
-            T sum = 0;                                                                      \
-            for (int64_t j = 0; j < classes; j++) sum += EXP(z[j] - z_max);                 \
-            T log_sum = LOG(sum);                                                           \
-            /* loss = logsumexp(z) - z[t] = (max + log_sum) - z[t], read before p is   */   \
-            /* written, so probs may alias logits                                      */   \
-            losses[i] = (z_max - z[target[i]]) + log_sum;                                   \
-            /* p_j = exp(z_j - max - log_sum) */                                            \
-            for (int64_t j = 0; j < classes; j++) p[j] = EXP(z[j] - z_max - log_sum);       \
-        }                                                                                   \
-        return TG_OK;                                                                       \
+/* Rows [lo, hi) of the forward pass. */
+#define DEFINE_SOFTMAX_XENT(NAME, T, EXP, LOG)                                               \
+    typedef struct {                                                                         \
+        const T *logits;                                                                     \
+        const int64_t *target;                                                               \
+        T *losses, *probs;                                                                   \
+        int64_t classes;                                                                     \
+    } NAME##_job;                                                                            \
+                                                                                             \
+    static void NAME##_rows(int64_t lo, int64_t hi, void *context) {                         \
+        const NAME##_job *job = context;                                                     \
+        int64_t classes = job->classes;                                                      \
+        for (int64_t i = lo; i < hi; i++) {                                                  \
+            const T *z = job->logits + i * classes;                                          \
+            T *p = job->probs + i * classes;                                                 \
+            T z_max = z[0];                                                                  \
+            for (int64_t j = 1; j < classes; j++) z_max = z[j] > z_max ? z[j] : z_max;       \
+            /* sum_j exp(z_j - max): every term in (0, 1], the largest is 1 */               \
+            T sum = 0;                                                                       \
+            for (int64_t j = 0; j < classes; j++) sum += EXP(z[j] - z_max);                  \
+            T log_sum = LOG(sum);                                                            \
+            /* loss = logsumexp(z) - z[t] = (max - z[t]) + log_sum, read before p is  */     \
+            /* written, so that probs may alias logits                                 */    \
+            job->losses[i] = (z_max - z[job->target[i]]) + log_sum;                          \
+            /* p_j = exp(z_j - max - log_sum) */                                             \
+            for (int64_t j = 0; j < classes; j++) p[j] = EXP(z[j] - z_max - log_sum);        \
+        }                                                                                    \
+    }                                                                                        \
+                                                                                             \
+    tg_status NAME(const T *logits, const int64_t *target, T *losses, T *probs,              \
+                   int64_t rows, int64_t classes, int64_t *bad_row) {                        \
+        if (rows < 0 || classes < 0) return TG_ERR_ARGUMENT;                                 \
+        if ((*bad_row = first_bad_target(target, rows, classes)) >= 0) return TG_ERR_INDEX;  \
+        NAME##_job job = {logits, target, losses, probs, classes};                           \
+        int threads = tg_threads_for((double)rows * (double)classes, TG_ELEMENTWISE_GRAIN / 8); \
+        tg_parallel_for(rows, threads, NAME##_rows, &job);                                   \
+        return TG_OK;                                                                        \
     }
 
-#define DEFINE_SOFTMAX_XENT_BACKWARD(NAME, T)                                               \
-    tg_status NAME(const T *probs, const int64_t *target, const T *grad_loss,               \
-                   T *grad_logits, int64_t rows, int64_t classes, int64_t *bad_row) {       \
-        if (rows < 0 || classes < 0) return TG_ERR_ARGUMENT;                                \
-        if ((*bad_row = first_bad_target(target, rows, classes)) >= 0) return TG_ERR_INDEX; \
-        for (int64_t i = 0; i < rows; i++) {                                                \
-            const T *p = probs + i * classes;                                               \
-            T *g = grad_logits + i * classes;                                               \
-            /* g_ij = grad_loss_i * (p_ij - [j == t_i]); p_it is read before the loop   */   \
-            /* because g may alias p                                                    */   \
-            T p_target = p[target[i]];                                                      \
-            for (int64_t j = 0; j < classes; j++) g[j] = grad_loss[i] * p[j];               \
-            g[target[i]] = grad_loss[i] * (p_target - 1);                                   \
-        }                                                                                   \
-        return TG_OK;                                                                       \
+/* Rows [lo, hi) of the backward pass. */
+#define DEFINE_SOFTMAX_XENT_BACKWARD(NAME, T)                                                \
+    typedef struct {                                                                         \
+        const T *probs;                                                                      \
+        const int64_t *target;                                                               \
+        const T *grad_loss;                                                                  \
+        T *grad_logits;                                                                      \
+        int64_t classes;                                                                     \
+    } NAME##_job;                                                                            \
+                                                                                             \
+    static void NAME##_rows(int64_t lo, int64_t hi, void *context) {                         \
+        const NAME##_job *job = context;                                                     \
+        int64_t classes = job->classes;                                                      \
+        for (int64_t i = lo; i < hi; i++) {                                                  \
+            const T *p = job->probs + i * classes;                                           \
+            T *g = job->grad_logits + i * classes;                                           \
+            int64_t t = job->target[i];                                                      \
+            T grad_i = job->grad_loss[i];                                                    \
+            /* g_ij = grad_loss_i * (p_ij - [j == t_i]); p_it is read before the loop */     \
+            /* because g may alias p                                                   */    \
+            T p_target = p[t];                                                               \
+            for (int64_t j = 0; j < classes; j++) g[j] = grad_i * p[j];                      \
+            g[t] = grad_i * (p_target - 1);                                                  \
+        }                                                                                    \
+    }                                                                                        \
+                                                                                             \
+    tg_status NAME(const T *probs, const int64_t *target, const T *grad_loss,                \
+                   T *grad_logits, int64_t rows, int64_t classes, int64_t *bad_row) {        \
+        if (rows < 0 || classes < 0) return TG_ERR_ARGUMENT;                                 \
+        if ((*bad_row = first_bad_target(target, rows, classes)) >= 0) return TG_ERR_INDEX;  \
+        NAME##_job job = {probs, target, grad_loss, grad_logits, classes};                   \
+        int threads = tg_threads_for((double)rows * (double)classes, TG_ELEMENTWISE_GRAIN);  \
+        tg_parallel_for(rows, threads, NAME##_rows, &job);                                   \
+        return TG_OK;                                                                        \
     }
 
 DEFINE_SOFTMAX_XENT(tg_softmax_xent_f32, float, expf, logf)

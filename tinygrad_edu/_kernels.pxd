@@ -12,6 +12,10 @@ cdef extern from "kernels.h" nogil:
     int tg_get_num_threads()
     int tg_have_openmp()
 
+    tg_status tg_set_kernel(const char *name)
+    const char *tg_get_kernel()
+    int tg_kernel_supported(const char *name)
+
     tg_status tg_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                        float alpha, const float *a, int64_t lda,
                        const float *b, int64_t ldb,

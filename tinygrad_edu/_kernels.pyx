@@ -68,11 +68,22 @@ cdef int check_ndim(ndarray x, int ndim, str kernel, str name) except -1:
     return 0
 
 
+cdef cnp.npy_intp span(ndarray x):
+    """Bytes from x's first element to the end of its last (strides are >= 0 here)."""
+    if cnp.PyArray_SIZE(x) == 0:
+        return 0
+    cdef cnp.npy_intp bytes = cnp.PyArray_ITEMSIZE(x)
+    cdef int d
+    for d in range(cnp.PyArray_NDIM(x)):
+        bytes += (cnp.PyArray_DIMS(x)[d] - 1) * cnp.PyArray_STRIDES(x)[d]
+    return bytes
+
+
 cdef bint overlaps(ndarray x, ndarray y):
-    """True if the memory of two contiguous arrays intersects."""
+    """True if the memory ranges of two arrays (with strides >= 0) intersect."""
     cdef char *x0 = <char *>cnp.PyArray_DATA(x)
     cdef char *y0 = <char *>cnp.PyArray_DATA(y)
-    cdef cnp.npy_intp x_bytes = cnp.PyArray_NBYTES(x), y_bytes = cnp.PyArray_NBYTES(y)
+    cdef cnp.npy_intp x_bytes = span(x), y_bytes = span(y)
     if x_bytes == 0 or y_bytes == 0:
         return False
     return x0 < y0 + y_bytes and y0 < x0 + x_bytes
@@ -134,28 +145,86 @@ def have_openmp():
     return bool(tg_have_openmp())
 
 
+KERNEL_NAMES = ("avx512", "avx2", "generic")
+
+
+def available_kernels():
+    """The GEMM microkernels this CPU can run, fastest first (always ends with "generic")."""
+    return [name for name in KERNEL_NAMES if tg_kernel_supported(name.encode())]
+
+
+def set_kernel(name):
+    """Use the named GEMM microkernel ("avx512", "avx2", "generic"); None: the best one."""
+    if name is None:
+        tg_set_kernel(NULL)
+        return
+    if name not in available_kernels():
+        raise ValueError(f"set_kernel: name must be one of {available_kernels()} on this CPU "
+                         f"(or None for the best), got {name!r}")
+    tg_set_kernel((<str>name).encode())
+
+
+def get_kernel():
+    """The name of the GEMM microkernel in use, e.g. "avx512", "avx2" or "generic"."""
+    return tg_get_kernel().decode()
+
+
+def _check_kernel_environment():
+    """Warn once, at import, if TINYGRAD_EDU_KERNEL names no kernel this CPU runs."""
+    import os
+    import warnings
+
+    name = os.environ.get("TINYGRAD_EDU_KERNEL")
+    if name and name not in available_kernels():
+        warnings.warn(f"TINYGRAD_EDU_KERNEL={name!r} is not one of {available_kernels()}; "
+                      f"using {get_kernel()!r}", RuntimeWarning, stacklevel=2)
+
+
+_check_kernel_environment()
+
+
 # ---- matrix multiply ------------------------------------------------------------------
+
+
+cdef bint row_major(cnp.npy_intp rows, cnp.npy_intp cols, cnp.npy_intp row_stride,
+                    cnp.npy_intp col_stride, cnp.npy_intp item, int64_t *ld):
+    """True if element (i, j) lies i * ld + j elements past the first, with ld >= cols.
+
+    (Strides of a dimension of size 0 or 1 are never used, so they do not matter.)
+    """
+    if cols > 1 and col_stride != item:
+        return False
+    if rows <= 1 or cols == 0:
+        ld[0] = max(cols, 1)
+        return True
+    if row_stride <= 0 or row_stride % item != 0 or row_stride // item < cols:
+        return False
+    ld[0] = row_stride // item
+    return True
 
 
 cdef int matrix_operand(ndarray x, bint trans, str kernel, str name, int64_t *ld,
                         bint *trans_stored) except -1:
     """How C reads op(x): its row-major storage's leading dimension and transpose flag.
 
-    A Fortran-ordered x is x.T stored row-major, so op(x) flips the flag instead
-    of copying: x = (x.T)^T.
+    Rows may be padded (a slice like x[:, :5] has ld > columns). A Fortran-ordered
+    x is x.T stored row-major, so op(x) flips the flag instead of copying:
+    x = (x.T)^T. Anything else (negative or element-skipping strides) is refused.
     """
     check_ndim(x, 2, kernel, name)
     if not cnp.PyArray_ISALIGNED(x):
         raise ValueError(f"{kernel}: {name} must be aligned to its element size")
     cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(x)
-    if cnp.PyArray_IS_C_CONTIGUOUS(x):
-        ld[0] = max(dims[1], 1)
+    cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(x)
+    cdef cnp.npy_intp item = cnp.PyArray_ITEMSIZE(x)
+    if row_major(dims[0], dims[1], strides[0], strides[1], item, ld):
         trans_stored[0] = trans
-    elif cnp.PyArray_IS_F_CONTIGUOUS(x):
-        ld[0] = max(dims[0], 1)
+    elif row_major(dims[1], dims[0], strides[1], strides[0], item, ld):
         trans_stored[0] = not trans
     else:
-        check_layout(x, kernel, name, False)
+        raise ValueError(f"{kernel}: {name} must have unit stride along its rows or its "
+                         f"columns (got strides {(<object>x).strides} for shape {shape(x)}); "
+                         f"pass numpy.ascontiguousarray({name})")
     return 0
 
 

@@ -11,24 +11,30 @@ import numpy as np
 
 from . import _kernels
 from ._kernels import (
+    available_kernels,
     column_sum,
+    get_kernel,
     have_openmp,
     linear,
     matmul,
     relu,
     relu_backward,
+    set_kernel,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
 )
 
 __all__ = [
+    "available_kernels",
     "column_sum",
+    "get_kernel",
     "get_num_threads",
     "have_openmp",
     "linear",
     "matmul",
     "relu",
     "relu_backward",
+    "set_kernel",
     "set_num_threads",
     "softmax_cross_entropy",
     "softmax_cross_entropy_backward",

@@ -1,0 +1,269 @@
+"""Benchmark the C kernels against NumPy (and PyTorch when installed), in one process.
+
+GEMM at square sizes and at an MLP's shapes (forward and both backward products),
+float32/float64, 1 and 2 threads; ReLU forward/backward against NumPy and np.copyto.
+Variants are interleaved and each reported time is a median, so noise from other
+processes hits every variant alike; the ratios (other time / our time, > 1 means we
+are faster) are same-run ratios. Run: python -m benchmarks.bench_kernels --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+from tinygrad_edu import kernels
+
+SQUARE_SIZES = [32, 64, 128, 256, 512, 1024, 2048]
+QUICK_SQUARE_SIZES = [32, 128, 512]
+MLP_BATCHES = [32, 128]
+MLP_IN, MLP_OUT = 784, 256
+RELU_SIZES = [10**6, 10**7]
+
+
+def load_torch():
+    """torch if it is installed, else None (the torch columns are then left empty)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def set_threads(threads: int, torch) -> None:
+    """Give our kernels, NumPy's BLAS and torch the same thread count."""
+    kernels.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+def time_interleaved(
+    variants: dict[str, Callable[[], object]], rounds: int, budget_s: float
+) -> dict[str, float]:
+    """Median seconds per call of each variant, timing them in rotating order.
+
+    Each round calls every variant once untimed (to let another thread pool go
+    quiet) and then `number` times in a row, `number` chosen so that a round
+    of one variant takes about budget_s / rounds.
+    """
+    names = list(variants)
+    numbers = {}
+    for name in names:
+        start = time.perf_counter()
+        variants[name]()
+        once = max(time.perf_counter() - start, 1e-7)
+        numbers[name] = max(1, min(10_000, int(budget_s / rounds / len(names) / once)))
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(rounds):
+        for offset in range(len(names)):
+            name = names[(round_index + offset) % len(names)]
+            variants[name]()
+            start = time.perf_counter()
+            for _ in range(numbers[name]):
+                variants[name]()
+            samples[name].append((time.perf_counter() - start) / numbers[name])
+    return {name: float(np.median(times)) for name, times in samples.items()}
+
+
+def gemm_cases(quick: bool) -> list[tuple[str, int, int, int, bool, bool]]:
+    """(label, m, k, n, trans_a, trans_b): op(a) is m x k, op(b) is k x n."""
+    cases = [
+        (f"{s}x{s}x{s}", s, s, s, False, False)
+        for s in (QUICK_SQUARE_SIZES if quick else SQUARE_SIZES)
+    ]
+    for batch in MLP_BATCHES[:1] if quick else MLP_BATCHES:
+        cases += [
+            (f"fwd x@W.T b{batch}", batch, MLP_IN, MLP_OUT, False, True),
+            (f"bwd grad@W b{batch}", batch, MLP_OUT, MLP_IN, False, False),
+            (f"bwd grad.T@x b{batch}", MLP_OUT, batch, MLP_IN, True, False),
+        ]
+    return cases
+
+
+def gemm_variants(case, dtype, torch) -> dict[str, Callable[[], object]]:
+    """Closures computing the case with our kernel, NumPy and (if present) torch."""
+    _, m, k, n, trans_a, trans_b = case
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    out = np.empty((m, n), dtype)
+    op_a, op_b = (a.T if trans_a else a), (b.T if trans_b else b)
+    variants = {
+        "tg": lambda: kernels.matmul(a, b, out, trans_a, trans_b),
+        "numpy": lambda: np.matmul(op_a, op_b, out=out),
+    }
+    if torch is not None:
+        ta, tb = torch.from_numpy(op_a), torch.from_numpy(op_b)
+        tout = torch.from_numpy(out)
+        variants["torch"] = lambda: torch.matmul(ta, tb, out=tout)
+    return variants
+
+
+def blas_threads(threads: int):
+    """A context limiting NumPy's BLAS to `threads` (needs threadpoolctl; else no limit)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def bench_gemm(dtype, threads: int, quick: bool, torch) -> list[dict]:
+    rows = []
+    for case in gemm_cases(quick):
+        label, m, k, n, _, _ = case
+        flops = 2.0 * m * n * k
+        rounds, budget = (3, 0.15) if quick else (7, min(3.0, 0.3 + flops / 4e9))
+        with blas_threads(threads):
+            seconds = time_interleaved(gemm_variants(case, dtype, torch), rounds, budget)
+        row = {
+            "dtype": np.dtype(dtype).name,
+            "threads": threads,
+            "case": label,
+            "m": m,
+            "k": k,
+            "n": n,
+        }
+        for name, value in seconds.items():
+            row[f"{name}_us"] = value * 1e6
+            row[f"{name}_gflops"] = flops / value / 1e9
+        for name in ("numpy", "torch"):
+            if name in seconds:
+                row[f"ratio_{name}"] = seconds[name] / seconds["tg"]
+        rows.append(row)
+    return rows
+
+
+def relu_variants(size: int) -> dict[str, dict[str, Callable[[], object]]]:
+    """Forward and backward closures: ours (into a reused out), NumPy's, and a copy."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(size).astype(np.float32)
+    grad = rng.standard_normal(size).astype(np.float32)
+    out = np.empty_like(x)
+    return {
+        "relu": {
+            "tg": lambda: kernels.relu(x, out),
+            "numpy": lambda: np.maximum(x, 0),
+            "copyto": lambda: np.copyto(out, x),
+        },
+        "relu_backward": {
+            "tg": lambda: kernels.relu_backward(x, grad, out),
+            "numpy": lambda: grad * (x > 0),
+            "copyto": lambda: np.copyto(out, x),
+        },
+    }
+
+
+def bench_relu(threads: int, quick: bool) -> list[dict]:
+    rows = []
+    for size in RELU_SIZES:
+        for kernel, variants in relu_variants(size).items():
+            seconds = time_interleaved(variants, 3 if quick else 9, 0.1 if quick else 1.0)
+            moved = size * 4 * (2 if kernel == "relu" else 3)  # bytes read + written
+            rows.append(
+                {
+                    "kernel": kernel,
+                    "threads": threads,
+                    "size": size,
+                    "dtype": "float32",
+                    "tg_us": seconds["tg"] * 1e6,
+                    "numpy_us": seconds["numpy"] * 1e6,
+                    "copyto_us": seconds["copyto"] * 1e6,
+                    "tg_gbs": moved / seconds["tg"] / 1e9,
+                    "copyto_gbs": size * 8 / seconds["copyto"] / 1e9,
+                    "ratio_numpy": seconds["numpy"] / seconds["tg"],
+                    "bandwidth_vs_copyto": (moved / seconds["tg"]) / (size * 8 / seconds["copyto"]),
+                }
+            )
+    return rows
+
+
+def run(quick: bool = False, threads: list[int] | None = None) -> dict:
+    """Measure everything; returns {"machine", "gemm", "relu"} (rows of plain numbers)."""
+    threads = threads or [1, 2]
+    torch = load_torch()
+    before = kernels.get_num_threads()
+    results = {
+        "machine": {
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "torch": torch.__version__ if torch else None,
+            "cpus": os.cpu_count(),
+            "kernel": kernels.get_kernel(),
+            "quick": quick,
+        },
+        "gemm": [],
+        "relu": [],
+    }
+    try:
+        for count in threads:  # 1 thread first: thread pools left spinning distort the rest
+            set_threads(count, torch)
+            for dtype in (np.float32, np.float64):
+                results["gemm"] += bench_gemm(dtype, count, quick, torch)
+            results["relu"] += bench_relu(count, quick)
+    finally:
+        set_threads(before, torch)
+    return results
+
+
+def _fmt(value, digits=2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def format_markdown(results: dict) -> str:
+    """The results as Markdown tables (ratios > 1: tinygrad_edu is faster)."""
+    machine = results["machine"]
+    lines = [
+        f"Kernel `{machine['kernel']}`, numpy {machine['numpy']}, torch {machine['torch']}, "
+        f"{machine['cpus']} CPUs. Medians of interleaved runs; ratio = other time / our time.",
+        "",
+        "| dtype | threads | case | tg us | tg GFLOP/s | numpy GFLOP/s | vs numpy | vs torch |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["gemm"]:
+        lines.append(
+            f"| {row['dtype']} | {row['threads']} | {row['case']} | {_fmt(row['tg_us'], 1)} | "
+            f"{_fmt(row['tg_gflops'], 1)} | {_fmt(row['numpy_gflops'], 1)} | "
+            f"{_fmt(row['ratio_numpy'])} | {_fmt(row.get('ratio_torch'))} |"
+        )
+    lines += [
+        "",
+        "| kernel | threads | elements | tg us | numpy us | copyto us | vs numpy | "
+        "tg GB/s | bandwidth / copyto's |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["relu"]:
+        lines.append(
+            f"| {row['kernel']} | {row['threads']} | {row['size']:.0e} | {_fmt(row['tg_us'], 1)} "
+            f"| {_fmt(row['numpy_us'], 1)} | {_fmt(row['copyto_us'], 1)} | "
+            f"{_fmt(row['ratio_numpy'])} | {_fmt(row['tg_gbs'], 1)} | "
+            f"{_fmt(row['bandwidth_vs_copyto'])} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run (< 60 s), for CI")
+    parser.add_argument("--threads", type=int, nargs="+", default=None, help="default: 1 2")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    results = run(quick=args.quick, threads=args.threads or ([1] if args.quick else [1, 2]))
+    print(format_markdown(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

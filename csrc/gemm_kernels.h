@@ -1,0 +1,55 @@
+/* The microkernel interface shared by gemm.c, the SIMD files and cpu.c.
+ *
+ * A microkernel multiplies one packed sliver of A (mr x kc, stored k-major:
+ * element (i, p) at a[p * MR + i]) by one packed sliver of B (kc x nr, element
+ * (p, j) at b[p * NR + j]), keeping the MR x NR tile of sums in registers,
+ * and then writes the valid top-left mr x nr corner of it into C:
+ *
+ *     C[i, j] = alpha * sum_p a[p * MR + i] * b[p * NR + j] + beta * C[i, j]
+ *
+ * (beta == 0: C is not read, so NaN garbage in it does not leak through).
+ * The packed slivers are zero-padded to the full MR x NR tile, so edge tiles
+ * read no memory outside the buffers and write nothing outside C.
+ */
+#ifndef TG_GEMM_KERNELS_H
+#define TG_GEMM_KERNELS_H
+
+#include <stdint.h>
+
+typedef void (*tg_sgemm_microkernel)(int64_t kc, const float *a, const float *b, float *c,
+                                     int64_t ldc, float alpha, float beta, int64_t mr,
+                                     int64_t nr);
+typedef void (*tg_dgemm_microkernel)(int64_t kc, const double *a, const double *b, double *c,
+                                     int64_t ldc, double alpha, double beta, int64_t mr,
+                                     int64_t nr);
+
+/* A microkernel and the block sizes that keep its operands in cache:
+ *   mr x nr  the register tile (C sums held in vector registers),
+ *   kc       the depth of a packed sliver: an nr x kc sliver of B stays in L1,
+ *   mc       rows of the packed mc x kc block of A, kept in L2,
+ *   nc       columns of the packed kc x nc panel of B, kept in L3. */
+typedef struct {
+    const char *name;
+    int64_t mr, nr, kc, mc, nc;
+    tg_sgemm_microkernel kernel;
+} tg_sgemm_config;
+
+typedef struct {
+    const char *name;
+    int64_t mr, nr, kc, mc, nc;
+    tg_dgemm_microkernel kernel;
+} tg_dgemm_config;
+
+extern const tg_sgemm_config tg_sgemm_generic;
+extern const tg_dgemm_config tg_dgemm_generic;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TG_HAVE_X86_KERNELS 1
+extern const tg_sgemm_config tg_sgemm_avx512, tg_sgemm_avx2;
+extern const tg_dgemm_config tg_dgemm_avx512, tg_dgemm_avx2;
+#endif
+
+/* The configs the running CPU (or TINYGRAD_EDU_KERNEL / tg_set_kernel) chose. */
+const tg_sgemm_config *tg_sgemm_selected(void);
+const tg_dgemm_config *tg_dgemm_selected(void);
+
+#endif
