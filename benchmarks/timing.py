@@ -63,12 +63,16 @@ def time_interleaved(
     repeats: int,
     min_sample_seconds: float = 0.01,
     warmup_calls: int = 3,
+    settle_seconds: float = 0.0,
 ) -> dict[str, Timing]:
     """Time every candidate `repeats` times, round-robin, and return their medians.
 
     Each candidate is warmed up first (caches, lazily created buffers, thread pools),
     then sized so one sample lasts min_sample_seconds. On each repeat the starting
     candidate rotates, so none always runs right after the same neighbour.
+    settle_seconds > 0 sleeps before each sample: a thread pool keeps spinning for a
+    while after its work (OpenBLAS about 0.1 s), and on a 2-core machine a spinning
+    pool of the previous candidate would steal a core from the next one.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -81,6 +85,8 @@ def time_interleaved(
     for repeat in range(repeats):
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
+            if settle_seconds:
+                time.sleep(settle_seconds)
             samples[name].append(seconds_per_call(candidates[name], calls[name]))
     return {
         name: Timing(
