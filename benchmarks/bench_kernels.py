@@ -223,8 +223,10 @@ def format_markdown(results: dict) -> str:
     """The results as Markdown tables (ratios > 1: tinygrad_edu is faster)."""
     machine = results["machine"]
     lines = [
-        f"Kernel `{machine['kernel']}`, numpy {machine['numpy']}, torch {machine['torch']}, "
-        f"{machine['cpus']} CPUs. Medians of interleaved runs; ratio = other time / our time.",
+        (
+            f"Kernel `{machine['kernel']}`, numpy {machine['numpy']}, torch {machine['torch']}, "
+            f"{machine['cpus']} CPUs. Medians of interleaved runs; ratio = other time / our time."
+        ),
         "",
         "| dtype | threads | case | tg us | tg GFLOP/s | numpy GFLOP/s | vs numpy | vs torch |",
         "|---|---|---|---|---|---|---|---|",
@@ -237,8 +239,10 @@ def format_markdown(results: dict) -> str:
         )
     lines += [
         "",
-        "| kernel | threads | elements | tg us | numpy us | copyto us | vs numpy | "
-        "tg GB/s | bandwidth / copyto's |",
+        (
+            "| kernel | threads | elements | tg us | numpy us | copyto us | vs numpy | "
+            "tg GB/s | bandwidth / copyto's |"
+        ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["relu"]:
