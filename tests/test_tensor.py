@@ -98,6 +98,19 @@ def test_result_dtypes_follow_the_default_float(make, dtype):
     assert make().dtype == dtype
 
 
+@pytest.mark.parametrize(
+    "op",
+    [lambda a, t: a + t, lambda a, t: a * t, lambda a, t: a - t, lambda a, t: a @ t],
+    ids=["+", "*", "-", "@"],
+)
+def test_an_ndarray_on_the_left_defers_to_the_tensor(op):
+    """`ndarray op Tensor` gives a Tensor in the graph, not a numpy array of objects."""
+    x = tg.Tensor(np.ones((2, 2)), requires_grad=True)
+    out = op(np.full((2, 2), 3.0), x)
+    assert isinstance(out, tg.Tensor) and out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), op(np.full((2, 2), 3.0), np.ones((2, 2))))
+
+
 # ---------------------------------------------------------------- attributes and conversions
 
 
