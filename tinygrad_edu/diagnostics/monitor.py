@@ -32,7 +32,8 @@ class Thresholds:
     - dead_relu: at least `dead_fraction` of a ReLU layer's units output 0 for every
       example of the batch;
     - saturation (recorded, shown in summary, not a finding kind): the fraction of
-      Sigmoid/Tanh outputs within `saturation_margin` of their asymptotes.
+      Sigmoid/Tanh outputs within `saturation_margin` of their asymptotes;
+    - `episode_gap`: steps a condition must stay away before it counts as a new episode.
     """
 
     vanishing_norm: float = 1e-7
@@ -41,14 +42,16 @@ class Thresholds:
     exploding_update_ratio: float = 1.0
     dead_fraction: float = 0.5
     saturation_margin: float = 0.01
+    episode_gap: int = 20
 
 
 class HealthMonitor:
     """Watches `model` while it trains; `findings` lists what went wrong, in the lesson's terms.
 
     Findings rule (so they do not flood): one Finding per episode of a (kind, layer) pair.
-    An episode starts at the first step() where the condition holds and ends at the first
-    step() where it does not; a later relapse starts a new episode and a new Finding.
+    An episode starts at the first step() where the condition holds and lasts until the
+    condition has been absent for `episode_gap` steps in a row; only a relapse after that
+    starts a new episode and a new Finding (a value hovering at a threshold makes one).
 
     history: {layer name: {metric: [one value per step()]}}, NaN where not measured.
     Metrics: grad_norm, update_ratio, nonfinite (parameter layers); dead_fraction (ReLU);
@@ -69,7 +72,7 @@ class HealthMonitor:
         self.steps = 0
         self.findings: list[Finding] = []
         self.history: dict[str, dict[str, list[float]]] = {}
-        self._ongoing: set[tuple[str, str]] = set()
+        self._last_held: dict[tuple[str, str], int] = {}  # (kind, layer) -> last step it held
         self._param_layers = _parameter_layers(model)
         self._previous_weights = {name: None for name, _, _ in self._param_layers}
         self._activations = {}  # layer name -> ActivationStats
@@ -110,12 +113,13 @@ class HealthMonitor:
             )
             if dead >= self.thresholds.dead_fraction:
                 conditions[("dead_relu", name)] = dead
+        gap = self.thresholds.episode_gap
         started = [
             self._start(kind, layer, value)
             for (kind, layer), value in conditions.items()
-            if (kind, layer) not in self._ongoing
+            if self.steps - self._last_held.get((kind, layer), -gap - 1) > gap
         ]
-        self._ongoing = set(conditions)
+        self._last_held.update(dict.fromkeys(conditions, self.steps))
         self.findings.extend(started)
         self.steps += 1
         return started
