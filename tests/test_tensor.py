@@ -89,8 +89,25 @@ def test_array_data_is_copied_not_shared():
         (lambda: tg.Tensor([1, 2]) * 0.5, tg.float32),
         (lambda: tg.Tensor([1, 2]) / 2, tg.float32),
         (lambda: tg.Tensor([1, 2]) + tg.Tensor([0.5, 1.5]), tg.float32),
+        (lambda: tg.maximum(tg.Tensor([1, 2]), tg.Tensor([0.5, 1.5])), tg.float32),
+        (
+            lambda: tg.where(np.array([True, False]), tg.Tensor([1, 2]), tg.Tensor([0.5, 1.5])),
+            tg.float32,
+        ),
+        (lambda: tg.concatenate([tg.Tensor([1, 2]), tg.Tensor([0.5])]), tg.float32),
     ],
-    ids=["f32+float", "int*f32", "f64*float", "int+int", "int*float", "int/int", "int+f32"],
+    ids=[
+        "f32+float",
+        "int*f32",
+        "f64*float",
+        "int+int",
+        "int*float",
+        "int/int",
+        "int+f32",
+        "maximum",
+        "where",
+        "concatenate",
+    ],
 )
 def test_result_dtypes_follow_the_default_float(make, dtype):
     """A Python number never widens a tensor; an integer tensor meeting a float gives float32
