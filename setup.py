@@ -47,7 +47,8 @@ else:
     print("tinygrad_edu: building without OpenMP (kernels run on one thread)", file=sys.stderr)
 
 if os.environ.get("TINYGRAD_EDU_SANITIZE") == "1":
-    sanitize = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
+    sanitize = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+    sanitize += ["-fno-omit-frame-pointer", "-g", "-O1"]
     compile_args = [a for a in compile_args if a != "-O3"] + sanitize
     link_args += ["-fsanitize=address,undefined"]
 
