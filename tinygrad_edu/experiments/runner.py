@@ -95,16 +95,97 @@ def train(
     clip_norm: float | None = None,
     progress: bool = False,
 ) -> dict:
-    """Train one run with a HealthMonitor; stop early at the first NaN/Inf loss (the NaN trap).
+    """One measured run: seed, build, `fit` with a HealthMonitor attached, then measure.
 
     Returns {"label", "role", "findings", "metrics", "series"}; non-finite numbers become
     None, so the dict is valid JSON (a null final_loss means the loss was NaN or Inf).
     Series are per epoch, except step_* ones: per step, the first STEP_SERIES steps.
     """
+    manual_seed(SEED)
+    model = build_model()
+    optimizer = make_optimizer(list(model.parameters()))
+    monitor = HealthMonitor(model)
+    started = time.perf_counter()
+    series = fit(model, optimizer, data, epochs, monitor, batch_size, clip_norm, progress, label)
+    monitor.remove()
     with single_thread():
-        return _train(
-            label, role, build_model, make_optimizer, data, epochs, batch_size, clip_norm, progress
-        )
+        metrics = _final_metrics(model, data, series, monitor)
+    metrics["seconds"] = round(time.perf_counter() - started, 2)
+    return {
+        "label": label,
+        "role": role,
+        "findings": [finding.to_dict() for finding in monitor.findings],
+        "metrics": json_ready(metrics),
+        "series": json_ready(series),
+    }
+
+
+def _final_metrics(model: nn.Module, data: Data, series: dict, monitor: HealthMonitor) -> dict:
+    return {
+        "final_loss": series["loss"][-1],
+        "train_accuracy": accuracy(model, data.X_train, data.y_train),
+        "test_accuracy": series["test_accuracy"][-1],
+        "test_loss": test_loss(model, data),
+        "first_layer_grad_norm": series["first_layer_grad_norm"][-1],
+        "max_grad_norm": _max_over_layers(monitor, "grad_norm"),
+        "max_update_ratio": _max_over_layers(monitor, "update_ratio"),
+        "dead_fraction": dead_fraction(model, data.X_train),
+        "nan_step": series.pop("nan_step"),
+        "steps": monitor.steps,
+    }
+
+
+def fit(
+    model: nn.Module,
+    optimizer,
+    data: Data,
+    epochs: int,
+    monitor: HealthMonitor,
+    batch_size: int = 64,
+    clip_norm: float | None = None,
+    progress: bool = False,
+    desc: str = "training",
+) -> dict:
+    """The training loop: forward, loss, backward, monitor.step(), [clip], optimizer step.
+
+    Stops at the first NaN/Inf loss (the NaN trap: every later step would be NaN too).
+    Returns the series (per epoch, and step_* per step) and "nan_step" (None if none).
+    """
+    loader = DataLoader(data.X_train, data.y_train, batch_size, shuffle=True, seed=SEED)
+    series = {"loss": [], "test_accuracy": [], "first_layer_grad_norm": [], "dead_fraction": []}
+    nan_step, step_losses = None, []
+    with (
+        single_thread(),
+        progress_bar(epochs * len(loader), desc=f"{desc:<28}", enabled=progress) as bar,
+    ):
+        for _ in range(epochs):
+            model.train()
+            losses, first_step = [], monitor.steps
+            for X_batch, y_batch in loader:
+                loss = F.cross_entropy(model(X_batch), y_batch)
+                optimizer.zero_grad()
+                loss.backward()
+                monitor.step()
+                losses.append(loss.item())
+                if not math.isfinite(losses[-1]):
+                    nan_step = monitor.steps - 1
+                    break
+                if clip_norm is not None:
+                    clip_grad_norm_(model.parameters(), clip_norm)
+                optimizer.step()
+                bar.update()
+            step_losses += losses
+            series["loss"].append(float(np.mean(losses)))
+            series["test_accuracy"].append(accuracy(model, data.X_test, data.y_test))
+            bar.set_postfix(loss=series["loss"][-1], test_acc=series["test_accuracy"][-1])
+            series["first_layer_grad_norm"].append(_epoch_median(monitor, "grad_norm", first_step))
+            series["dead_fraction"].append(_epoch_dead_fraction(monitor, first_step))
+            if nan_step is not None:
+                break
+    series["step_loss"] = step_losses[:STEP_SERIES]
+    series["step_max_grad_norm"] = _per_step_max(monitor, "grad_norm")[:STEP_SERIES]
+    series["nan_step"] = nan_step
+    return series
 
 
 @contextmanager
@@ -117,66 +198,6 @@ def single_thread():
         yield
     finally:
         set_num_threads(threads)
-
-
-def _train(
-    label, role, build_model, make_optimizer, data, epochs, batch_size, clip_norm, progress
-) -> dict:
-    manual_seed(SEED)
-    model = build_model()
-    optimizer = make_optimizer(list(model.parameters()))
-    monitor = HealthMonitor(model)
-    loader = DataLoader(data.X_train, data.y_train, batch_size, shuffle=True, seed=SEED)
-    series = {"loss": [], "test_accuracy": [], "first_layer_grad_norm": [], "dead_fraction": []}
-    nan_step, started, step_losses = None, time.perf_counter(), []
-    with progress_bar(epochs * len(loader), desc=f"{label:<28}", enabled=progress) as bar:
-        for _ in range(epochs):
-            model.train()
-            losses, first_step = [], monitor.steps
-            for X_batch, y_batch in loader:
-                loss = F.cross_entropy(model(X_batch), y_batch)
-                optimizer.zero_grad()
-                loss.backward()
-                monitor.step()
-                losses.append(loss.item())
-                step_losses.append(losses[-1])
-                if not math.isfinite(losses[-1]):
-                    nan_step = monitor.steps - 1
-                    break
-                if clip_norm is not None:
-                    clip_grad_norm_(model.parameters(), clip_norm)
-                optimizer.step()
-                bar.update()
-                bar.set_postfix(loss=losses[-1])
-            series["loss"].append(float(np.mean(losses)))
-            series["test_accuracy"].append(accuracy(model, data.X_test, data.y_test))
-            series["first_layer_grad_norm"].append(_epoch_median(monitor, "grad_norm", first_step))
-            series["dead_fraction"].append(_epoch_dead_fraction(monitor, first_step))
-            if nan_step is not None:
-                break
-    monitor.remove()
-    series["step_loss"] = step_losses[:STEP_SERIES]
-    series["step_max_grad_norm"] = _per_step_max(monitor, "grad_norm")[:STEP_SERIES]
-    metrics = {
-        "final_loss": series["loss"][-1],
-        "train_accuracy": accuracy(model, data.X_train, data.y_train),
-        "test_accuracy": series["test_accuracy"][-1],
-        "test_loss": test_loss(model, data),
-        "first_layer_grad_norm": series["first_layer_grad_norm"][-1],
-        "max_grad_norm": _max_over_layers(monitor, "grad_norm"),
-        "max_update_ratio": _max_over_layers(monitor, "update_ratio"),
-        "dead_fraction": dead_fraction(model, data.X_train),
-        "nan_step": nan_step,
-        "steps": monitor.steps,
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    return {
-        "label": label,
-        "role": role,
-        "findings": [finding.to_dict() for finding in monitor.findings],
-        "metrics": json_ready(metrics),
-        "series": json_ready(series),
-    }
 
 
 def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
@@ -245,6 +266,52 @@ def _max_over_layers(monitor: HealthMonitor, metric: str) -> float:
     values = [v for s in monitor.history.values() for v in s.get(metric, [])]
     values = [v for v in values if not math.isnan(v)] or [math.nan]
     return max(values)
+
+
+TABLE_COLUMNS = (  # (metric, header, format)
+    ("final_loss", "final loss", "{:.3g}"),
+    ("train_accuracy", "train acc", "{:.1%}"),
+    ("test_accuracy", "test acc", "{:.1%}"),
+    ("first_layer_grad_norm", "1st-layer grad", "{:.2g}"),
+    ("max_grad_norm", "max grad", "{:.2g}"),
+    ("dead_fraction", "dead ReLU", "{:.0%}"),
+    ("nan_step", "NaN at step", "{}"),
+)
+
+
+def format_outcome(outcome: dict) -> str:
+    """An experiment's result as a table (one row per run) and its findings, grouped by kind."""
+    width = max(len(run["label"]) for run in outcome["runs"]) + 2
+    header = f"{'run':<{width}}{'role':<9}" + "".join(
+        f"{title:>15}" for _, title, _ in TABLE_COLUMNS
+    )
+    lines = [f"experiment {outcome['experiment']}", header, "-" * len(header)]
+    for run in outcome["runs"]:
+        cells = [_cell(run["metrics"].get(key), pattern) for key, _, pattern in TABLE_COLUMNS]
+        lines.append(
+            f"{run['label']:<{width}}{run['role']:<9}" + "".join(f"{c:>15}" for c in cells)
+        )
+    lines += ["", "findings (HealthMonitor):"]
+    for run in outcome["runs"]:
+        lines.append(f"  {run['label']}: " + (_findings_line(run["findings"]) or "none"))
+    return "\n".join(lines)
+
+
+def _cell(value, pattern: str) -> str:
+    if value is None:
+        return "-"
+    return pattern.format(value)
+
+
+def _findings_line(findings: list[dict]) -> str:
+    """`kind in layers 0, 2 (first at step 3)`, one clause per kind."""
+    kinds = dict.fromkeys(f["kind"] for f in findings)
+    clauses = []
+    for kind in kinds:
+        found = [f for f in findings if f["kind"] == kind]
+        layers = ", ".join(dict.fromkeys(f["layer"] for f in found))
+        clauses.append(f"{kind} in layers {layers} (first at step {min(f['step'] for f in found)})")
+    return "; ".join(clauses)
 
 
 def json_ready(value):
