@@ -56,6 +56,12 @@ def test_wide_fan_out_from_one_leaf():
     assert x.grad.item() == sum(range(1000))
 
 
+def test_backward_of_a_leaf_itself():
+    x = leaf(3.0)
+    x.backward()
+    assert x.grad.item() == 1.0
+
+
 def test_gradients_accumulate_across_backward_calls():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()
