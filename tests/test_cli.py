@@ -1,0 +1,112 @@
+"""The command line: demo, experiment (--json, --plot, bad names), bench, --help; progress bars."""
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinygrad_edu import progress
+from tinygrad_edu.__main__ import builtin_bench, main
+from tinygrad_edu.experiments import NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_help_lists_the_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("demo", "experiment", "bench"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "experiment"])
+def test_each_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"tinygrad-edu {command}" in capsys.readouterr().out
+
+
+def test_bad_experiment_name_lists_the_valid_ones():
+    result = run_cli("experiment", "gradient-fairies")
+    assert result.returncode == 2
+    assert "invalid choice: 'gradient-fairies'" in result.stderr
+    for name in NAMES:
+        assert name in result.stderr
+
+
+def test_experiment_json_parses_and_accepts_underscores(capsys):
+    assert main(["experiment", "dead_relu", "--json", "--quick"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["experiment"] == "dead-relu"
+    roles = [run["role"] for run in result["runs"]]
+    assert roles == ["failure", "remedy"]
+    assert all(isinstance(run["findings"], list) for run in result["runs"])
+
+
+def test_experiment_table_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "vanishing.png"
+    assert main(["experiment", "vanishing", "--quick", "--no-progress", "--plot", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "8 sigmoid layers" in out and "vanishing_gradient" in out and "test acc" in out
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_reaches_95_percent_and_prints_health(capsys):
+    assert main(["demo", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(re.search(r"test accuracy: ([\d.]+)%", out).group(1))
+    assert accuracy >= 95.0
+    assert "HealthMonitor:" in out and "BatchNorm1d" in out and "Dropout" in out
+
+
+def test_builtin_bench_times_kernels_against_numpy(capsys):
+    assert builtin_bench(["--quick", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert {row["case"].split()[0] for row in rows} == {"matmul", "relu"}
+    for row in rows:
+        assert row["ours_us"] > 0 and row["numpy_us"] > 0
+        assert row["speedup"] == pytest.approx(row["numpy_us"] / row["ours_us"])
+
+
+def test_bench_help_is_answered(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    assert "tinygrad-edu bench" in capsys.readouterr().out
+
+
+def test_plain_progress_bar_when_tqdm_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    stream = io.StringIO()
+    with progress.progress_bar(4, desc="train", file=stream) as bar:
+        assert isinstance(bar, progress.PlainBar)
+        for _ in range(4):
+            bar.update()
+        bar.set_postfix(loss=0.123456)
+    last = stream.getvalue().split("\r")[-1]
+    assert last.startswith("train 100% |" + "#" * progress.PlainBar.WIDTH + "| 4/4 loss=0.1235")
+    assert last.endswith("\n")
+
+
+def test_disabled_progress_writes_nothing():
+    stream = io.StringIO()
+    with progress.progress_bar(3, file=stream, enabled=False) as bar:
+        bar.update()
+    assert stream.getvalue() == ""
