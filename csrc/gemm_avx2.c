@@ -25,7 +25,7 @@
 #define V_MASK(cols) \
     _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(cols)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define V_ZERO _mm256_setzero_ps
-#define V_LOAD _mm256_load_ps
+#define V_LOAD _mm256_loadu_ps
 #define V_SET1 _mm256_set1_ps
 #define V_FMA _mm256_fmadd_ps
 #define V_MUL _mm256_mul_ps
@@ -56,7 +56,7 @@ const tg_sgemm_config tg_sgemm_avx2 = {"avx2", MR, VECS * LANES, 256, 120, 4096,
 #define V_MASK(cols) \
     _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(cols)), _mm256_setr_epi64x(0, 1, 2, 3))
 #define V_ZERO _mm256_setzero_pd
-#define V_LOAD _mm256_load_pd
+#define V_LOAD _mm256_loadu_pd
 #define V_SET1 _mm256_set1_pd
 #define V_FMA _mm256_fmadd_pd
 #define V_MUL _mm256_mul_pd

@@ -17,12 +17,17 @@
 /* Slivers [first, end) of an MR-row packing of op(A)[0:rows, 0:kc]:
  *   packed[s * MR * kc + p * MR + i] = op(A)[s * MR + i, p]   (0 past the last row).
  * a points at op(A)[0, 0]; op(A)[i, p] is a[i * lda + p], or a[p * lda + i] if trans. */
-static void FN(pack_a)(int trans, const T *a, int64_t lda, int64_t rows, int64_t kc,
-                       int64_t mr_tile, int64_t first, int64_t end, T *packed) {
+static void FN(pack_a)(const CONFIG *cfg, int trans, const T *a, int64_t lda, int64_t rows,
+                       int64_t kc, int64_t first, int64_t end, T *packed) {
+    int64_t mr_tile = cfg->mr;
     for (int64_t s = first; s < end; s++) {
         int64_t row0 = s * mr_tile;
         int64_t valid = rows - row0 < mr_tile ? rows - row0 : mr_tile;
         T *dst = packed + s * mr_tile * kc;
+        if (!trans && cfg->pack_a_rows) { /* a SIMD transpose, where the kernel has one */
+            cfg->pack_a_rows(a + row0 * lda, lda, valid, kc, dst);
+            continue;
+        }
         for (int64_t p = 0; p < kc; p++) {
             const T *src = trans ? a + p * lda + row0 : a + row0 * lda + p;
             int64_t step = trans ? 1 : lda; /* distance between op(A)[i, p] and op(A)[i+1, p] */
@@ -35,13 +40,17 @@ static void FN(pack_a)(int trans, const T *a, int64_t lda, int64_t rows, int64_t
 /* Slivers [first, end) of an NR-column packing of op(B)[0:kc, 0:cols]:
  *   packed[s * NR * kc + p * NR + j] = op(B)[p, s * NR + j]   (0 past the last column).
  * b points at op(B)[0, 0]; op(B)[p, j] is b[p * ldb + j], or b[j * ldb + p] if trans. */
-static void FN(pack_b)(int trans, const T *b, int64_t ldb, int64_t cols, int64_t kc,
-                       int64_t nr_tile, int64_t first, int64_t end, T *packed) {
+static void FN(pack_b)(const CONFIG *cfg, int trans, int in_place, const T *b, int64_t ldb,
+                       int64_t cols, int64_t kc, int64_t first, int64_t end, T *packed) {
+    int64_t nr_tile = cfg->nr;
     for (int64_t s = first; s < end; s++) {
         int64_t col0 = s * nr_tile;
         int64_t valid = cols - col0 < nr_tile ? cols - col0 : nr_tile;
         T *dst = packed + s * nr_tile * kc;
-        if (trans) {
+        if (in_place && valid == nr_tile) continue; /* the microkernel reads B itself */
+        if (trans && cfg->pack_b_rows) { /* a SIMD transpose, where the kernel has one */
+            cfg->pack_b_rows(b + col0 * ldb, ldb, valid, kc, dst);
+        } else if (trans) {
             /* column j of op(B) is row j of B: read it contiguously, scatter with stride NR */
             for (int64_t j = 0; j < valid; j++) {
                 const T *src = b + (col0 + j) * ldb;
@@ -65,15 +74,15 @@ static void FN(pack_b)(int trans, const T *b, int64_t ldb, int64_t cols, int64_t
 /* C[0:mr, 0:nr] = alpha * (A sliver @ B sliver) + beta * C[0:mr, 0:nr]
  * The GENERIC_MR x GENERIC_NR sums live in a small local array that the
  * compiler keeps in (SSE2) registers; any C99 compiler builds this. */
-static void FN(microkernel_generic)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc,
-                                    T alpha, T beta, int64_t mr, int64_t nr) {
+static void FN(microkernel_generic)(int64_t kc, const T *a, const T *b, int64_t b_step, T *c,
+                                    int64_t ldc, T alpha, T beta, int64_t mr, int64_t nr) {
     T ab[GENERIC_MR][GENERIC_NR] = {{0}};
     for (int64_t p = 0; p < kc; p++) {
         /* ab += (column p of the A sliver) x (row p of the B sliver): a rank-1 update */
         for (int i = 0; i < GENERIC_MR; i++)
             for (int j = 0; j < GENERIC_NR; j++) ab[i][j] += a[i] * b[j];
         a += GENERIC_MR;
-        b += GENERIC_NR;
+        b += b_step;
     }
     for (int64_t i = 0; i < mr; i++) {
         T *c_row = c + i * ldc;
@@ -94,8 +103,9 @@ const CONFIG GENERIC_CONFIG = {"generic", GENERIC_MR, GENERIC_NR, 256, 128, 2048
  * MR-row slivers (tile t: B sliver t / (tiles per column), A sliver t % ...),
  * so consecutive tiles reuse the B sliver that is already in L1. */
 static void FN(macro_kernel)(const CONFIG *cfg, int64_t mc, int64_t nc, int64_t kc,
-                             const T *a_packed, const T *b_packed, T *c, int64_t ldc, T alpha,
-                             T beta, int64_t first, int64_t end) {
+                             const T *a_packed, const T *b_packed, const T *b_in_place,
+                             int64_t ldb, T *c, int64_t ldc, T alpha, T beta, int64_t first,
+                             int64_t end) {
     int64_t mr_tile = cfg->mr, nr_tile = cfg->nr;
     int64_t a_slivers = (mc + mr_tile - 1) / mr_tile;
     for (int64_t tile = first; tile < end; tile++) {
@@ -103,8 +113,10 @@ static void FN(macro_kernel)(const CONFIG *cfg, int64_t mc, int64_t nc, int64_t 
         int64_t ir = tile % a_slivers * mr_tile; /* loop 1: MR rows of the block    */
         int64_t mr = mc - ir < mr_tile ? mc - ir : mr_tile;
         int64_t nr = nc - jr < nr_tile ? nc - jr : nr_tile;
-        cfg->kernel(kc, a_packed + ir * kc, b_packed + jr * kc, c + ir * ldc + jr, ldc, alpha,
-                    beta, mr, nr);
+        int in_place = b_in_place && nr == nr_tile; /* a full sliver of an unpacked B */
+        const T *b_sliver = in_place ? b_in_place + jr : b_packed + jr * kc;
+        cfg->kernel(kc, a_packed + ir * kc, b_sliver, in_place ? ldb : nr_tile,
+                    c + ir * ldc + jr, ldc, alpha, beta, mr, nr);
     }
 }
 
@@ -128,18 +140,19 @@ static void FN(gemm_thread)(const CONFIG *cfg, const blocking *steps, int thread
             T beta_round = pc == 0 ? beta : 1;
             const T *b_panel = trans_b ? b + jc * ldb + pc : b + pc * ldb + jc;
             tg_share(ceil_div(nc, cfg->nr), thread, threads, &lo, &hi);
-            FN(pack_b)(trans_b, b_panel, ldb, nc, kc, cfg->nr, lo, hi, b_packed);
+            FN(pack_b)(cfg, trans_b, steps->b_in_place, b_panel, ldb, nc, kc, lo, hi, b_packed);
             TG_BARRIER();
             /* loop 3: an mc x kc block of A, packed so it stays in L2 */
             for (int64_t ic = 0; ic < m; ic += steps->mc) {
                 int64_t mc = min64(m - ic, steps->mc);
                 const T *a_block = trans_a ? a + pc * lda + ic : a + ic * lda + pc;
                 tg_share(ceil_div(mc, cfg->mr), thread, threads, &lo, &hi);
-                FN(pack_a)(trans_a, a_block, lda, mc, kc, cfg->mr, lo, hi, a_packed);
+                FN(pack_a)(cfg, trans_a, a_block, lda, mc, kc, lo, hi, a_packed);
                 TG_BARRIER();
                 tg_share(ceil_div(mc, cfg->mr) * ceil_div(nc, cfg->nr), thread, threads, &lo, &hi);
-                FN(macro_kernel)(cfg, mc, nc, kc, a_packed, b_packed, c + ic * ldc + jc, ldc,
-                                 alpha, beta_round, lo, hi);
+                FN(macro_kernel)(cfg, mc, nc, kc, a_packed, b_packed,
+                                 steps->b_in_place ? b_panel : NULL, ldb, c + ic * ldc + jc,
+                                 ldc, alpha, beta_round, lo, hi);
                 TG_BARRIER(); /* the packed block is reused by the next ic */
             }
         }
@@ -164,6 +177,7 @@ tg_status GEMM(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, T alph
     }
     const CONFIG *cfg = SELECTED();
     blocking steps = balanced_blocking(m, n, k, cfg->mr, cfg->nr, cfg->kc, cfg->mc, cfg->nc);
+    steps.b_in_place = !trans_b && m <= B_IN_PLACE_MAX_M;
     T *a_packed = aligned_buffer(steps.mc * steps.kc * (int64_t)sizeof(T));
     T *b_packed = aligned_buffer(steps.kc * steps.nc * (int64_t)sizeof(T));
     if (!a_packed || !b_packed) {

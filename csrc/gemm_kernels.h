@@ -1,11 +1,12 @@
 /* The microkernel interface shared by gemm.c, the SIMD files and cpu.c.
  *
  * A microkernel multiplies one packed sliver of A (mr x kc, stored k-major:
- * element (i, p) at a[p * MR + i]) by one packed sliver of B (kc x nr, element
- * (p, j) at b[p * NR + j]), keeping the MR x NR tile of sums in registers,
- * and then writes the valid top-left mr x nr corner of it into C:
+ * element (i, p) at a[p * MR + i]) by one sliver of B (kc x nr, element (p, j)
+ * at b[p * b_step + j]: packed, b_step = NR; or read in place from a row-major
+ * B, b_step = ldb), keeping the MR x NR tile of sums in registers, and then
+ * writes the valid top-left mr x nr corner of it into C:
  *
- *     C[i, j] = alpha * sum_p a[p * MR + i] * b[p * NR + j] + beta * C[i, j]
+ *     C[i, j] = alpha * sum_p a[p * MR + i] * b[p * b_step + j] + beta * C[i, j]
  *
  * (beta == 0: C is not read, so NaN garbage in it does not leak through).
  * The packed slivers are zero-padded to the full MR x NR tile, so edge tiles
@@ -16,28 +17,40 @@
 
 #include <stdint.h>
 
-typedef void (*tg_sgemm_microkernel)(int64_t kc, const float *a, const float *b, float *c,
-                                     int64_t ldc, float alpha, float beta, int64_t mr,
-                                     int64_t nr);
-typedef void (*tg_dgemm_microkernel)(int64_t kc, const double *a, const double *b, double *c,
-                                     int64_t ldc, double alpha, double beta, int64_t mr,
-                                     int64_t nr);
+typedef void (*tg_sgemm_microkernel)(int64_t kc, const float *a, const float *b,
+                                     int64_t b_step, float *c, int64_t ldc, float alpha,
+                                     float beta, int64_t mr, int64_t nr);
+typedef void (*tg_dgemm_microkernel)(int64_t kc, const double *a, const double *b,
+                                     int64_t b_step, double *c, int64_t ldc, double alpha,
+                                     double beta, int64_t mr, int64_t nr);
 
 /* A microkernel and the block sizes that keep its operands in cache:
  *   mr x nr  the register tile (C sums held in vector registers),
  *   kc       the depth of a packed sliver: an nr x kc sliver of B stays in L1,
  *   mc       rows of the packed mc x kc block of A, kept in L2,
  *   nc       columns of the packed kc x nc panel of B, kept in L3. */
+/* Optional SIMD packing for the two layouts whose packing is a transpose:
+ * one MR-row sliver of a row-major A (op(A) = A), and one NR-column sliver of
+ * op(B) = B^T with B row-major (each column of op(B) is a row of B). Same
+ * output as pack_a / pack_b in gemm_driver.h, zero padding included. */
+typedef void (*tg_spack)(const float *src, int64_t ld, int64_t valid, int64_t kc, float *dst);
+
 typedef struct {
     const char *name;
     int64_t mr, nr, kc, mc, nc;
     tg_sgemm_microkernel kernel;
+    tg_spack pack_a_rows; /* NULL: the generic loop in gemm_driver.h */
+    tg_spack pack_b_rows;
 } tg_sgemm_config;
+
+typedef void (*tg_dpack)(const double *src, int64_t ld, int64_t valid, int64_t kc, double *dst);
 
 typedef struct {
     const char *name;
     int64_t mr, nr, kc, mc, nc;
     tg_dgemm_microkernel kernel;
+    tg_dpack pack_a_rows;
+    tg_dpack pack_b_rows;
 } tg_dgemm_config;
 
 extern const tg_sgemm_config tg_sgemm_generic;

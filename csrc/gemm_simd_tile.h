@@ -6,19 +6,19 @@
  * named by constant indices only, in fully unrolled loops, so the compiler
  * keeps every one of them in a register for the whole k loop.
  *
- *   sum[i][v] = sum_p a[p * MR + i] * b[p * NR + v * LANES : ... + LANES]
+ *   sum[i][v] = sum_p a[p * MR + i] * b[p * b_step + v * LANES : ... + LANES]
  *   C[i, 0:nr] = alpha * sum[i] + beta * C[i, 0:nr]        for i < mr
  */
 
-TG_TARGET static void FN(microkernel)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc,
-                                      T alpha, T beta, int64_t mr, int64_t nr) {
+TG_TARGET static void FN(microkernel)(int64_t kc, const T *a, const T *b, int64_t b_step, T *c,
+                                      int64_t ldc, T alpha, T beta, int64_t mr, int64_t nr) {
     VEC sum[MR][VECS];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < VECS; v++) sum[i][v] = V_ZERO();
 
-    /* kc rank-1 updates: row p of the B sliver (VECS aligned vector loads)
+    /* kc rank-1 updates: row p of the B sliver (VECS vector loads)
      * times each of the MR numbers of column p of the A sliver (broadcasts). */
     for (int64_t p = 0; p < kc; p++) {
         VEC b_row[VECS];
@@ -31,7 +31,7 @@ TG_TARGET static void FN(microkernel)(int64_t kc, const T *a, const T *b, T *c, 
             for (int v = 0; v < VECS; v++) sum[i][v] = V_FMA(a_i, b_row[v], sum[i][v]);
         }
         a += MR;
-        b += VECS * LANES;
+        b += b_step;
     }
 
     /* Write the valid mr x nr corner; masked loads/stores stop at column nr,
