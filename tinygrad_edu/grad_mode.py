@@ -1,16 +1,23 @@
 """Grad mode: whether ops record the graph. `no_grad` turns recording off.
 
-Read by tensor.apply on every op, so it is one module-level flag.
+Read by tensor.apply on every op, so it is one flag; per thread, as PyTorch's,
+so an evaluation thread's no_grad does not stop another thread's training.
 """
 
 import functools
+import threading
 
-enabled = True
+
+class _State(threading.local):
+    enabled = True  # the class attribute is each new thread's starting value
+
+
+state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record the graph for backward."""
-    return enabled
+    """True when ops record the graph for backward (in this thread)."""
+    return state.enabled
 
 
 class _GradMode:
@@ -24,13 +31,11 @@ class _GradMode:
         return instance if func is None else instance(func)
 
     def __enter__(self):
-        global enabled
-        self.previous = enabled
-        enabled = self.mode
+        self.previous = state.enabled
+        state.enabled = self.mode
 
     def __exit__(self, *exc_info):
-        global enabled
-        enabled = self.previous
+        state.enabled = self.previous
 
     def __call__(self, func):
         @functools.wraps(func)

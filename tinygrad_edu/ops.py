@@ -89,7 +89,11 @@ class Pow(Function):
 
     def backward(self, grad):
         x, y = self.x, self.y
-        grad_x = sum_to_shape(grad * y * x ** (y - 1), x.shape) if self.needs_input_grad[0] else None
+        grad_x = None
+        if self.needs_input_grad[0]:
+            # x^0 is the constant 1: its derivative is 0 even at x = 0, where y·x^(y-1) is 0·inf.
+            local = np.where(y == 0, 0, y * x ** (y - 1))
+            grad_x = sum_to_shape(grad * local.astype(grad.dtype, copy=False), x.shape)
         grad_y = None
         if self.needs_input_grad[1]:
             # d(x^y)/dy = x^y ln x; where x = 0 the limit of x^y ln x is 0 (y > 0).
@@ -390,7 +394,7 @@ class Max(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         out = self.reduce(x, axis=axis, keepdims=True)
-        is_extreme = x == out
+        is_extreme = (x == out) | (np.isnan(x) & np.isnan(out))  # a NaN max is the NaN element
         self.share = is_extreme / is_extreme.sum(axis=axis, keepdims=True)
         self.axis, self.keepdims = axis, keepdims
         return _drop_reduced(out, axis, keepdims)
@@ -630,7 +634,7 @@ class Linear(Function):
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight = _contiguous(x), _contiguous(weight)
-        return kernels.linear(self.x, self.weight, bias)
+        return kernels.linear(self.x, self.weight, None if bias is None else _contiguous(bias))
 
     def backward(self, grad):
         grad = _contiguous(grad)
@@ -654,7 +658,10 @@ class SoftmaxCrossEntropy(Function):
         if reduction == "none":
             return losses
         total = losses.sum(dtype=losses.dtype)
-        return np.asarray(total / max(len(losses), 1) if reduction == "mean" else total)
+        if reduction == "sum":
+            return total
+        with np.errstate(invalid="ignore"):  # the mean of an empty batch is 0/0 = nan, as PyTorch
+            return total / losses.dtype.type(len(losses))
 
     def backward(self, grad):
         count = len(self.target)

@@ -40,7 +40,7 @@ def apply(fn_class: type, *inputs: "Tensor", **params) -> "Tensor":
     out.retains_grad = False
     out.grad_fn = None
     out.requires_grad = False
-    if grad_mode.enabled:
+    if grad_mode.state.enabled:
         needs_input_grad = tuple(t.requires_grad for t in inputs)
         if True in needs_input_grad:
             fn.inputs, fn.needs_input_grad, fn.released = inputs, needs_input_grad, False
@@ -178,6 +178,8 @@ class Tensor:
             for parent, parent_grad in zip(fn.inputs, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
+                if parent_grad.dtype != parent.data.dtype:  # a gradient has its tensor's dtype
+                    parent_grad = parent_grad.astype(parent.data.dtype)
                 parent_fn = parent.grad_fn
                 if parent_fn is None or parent.retains_grad:
                     parent._accumulate_grad(parent_grad)
@@ -457,7 +459,7 @@ def where(cond, a, b) -> Tensor:
     cond = _data(cond)
     if not isinstance(cond, np.ndarray) or cond.dtype != bool:
         raise TypeError(f"where: cond must be a bool Tensor or bool ndarray, got {type(cond).__name__}")
-    a, b = _as_tensor(a, b), _as_tensor(b, a)
+    a, b = _promote(_as_tensor(a, b), _as_tensor(b, a))
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
@@ -491,7 +493,8 @@ def _to_array(data, dtype) -> np.ndarray:
         array = array.astype(float32)
     kind = array.dtype.kind
     if kind == "f":
-        return array if array.dtype in DIFFERENTIABLE else array.astype(float32)
+        native = array.dtype.newbyteorder("=")  # a big-endian float64 is still a float64
+        return array.astype(native if native in DIFFERENTIABLE else float32, copy=False)
     if kind in "iu":
         return array.astype(int64, copy=False)
     if kind == "b":
@@ -616,9 +619,14 @@ def _index_data(index):
 
 
 def _check_sequence(tensors, name: str) -> list:
+    """Tensors to join, with integer ones cast to the float dtype among them (as _promote)."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError(f"{name}: needs at least one tensor")
+    floats = [t.dtype for t in tensors if t.dtype in DIFFERENTIABLE]
+    if floats:
+        widest = max(floats, key=lambda dtype: dtype.itemsize)
+        tensors = [t if t.dtype in DIFFERENTIABLE else Tensor._wrap(t.data.astype(widest)) for t in tensors]
     return tensors
 
 

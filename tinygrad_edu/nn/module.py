@@ -272,7 +272,11 @@ class Module:
         for name, target in targets.items():
             if name not in state_dict:
                 continue
-            value = _as_array(state_dict[name])
+            try:
+                value = _as_array(state_dict[name])
+            except (TypeError, ValueError) as error:
+                problems.append(f"value for {name!r} is not an array: {error}")
+                continue
             if value.shape != target.shape:
                 problems.append(
                     f"size mismatch for {name!r}: the checkpoint has shape {value.shape}, "
