@@ -4,7 +4,6 @@ inputs, the variance of one element, NaN in max, ties, clip at its bounds. Each 
 docstring states the behaviour; none of these may raise.
 """
 
-import warnings
 
 import numpy as np
 import pytest

@@ -17,7 +17,7 @@ class Function:
     released (`release`) unless the graph is retained.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "released", "sequence_number", "__dict__")
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "released", "sequence_number")
 
     def forward(self, *arrays: np.ndarray, **params) -> np.ndarray:
         raise NotImplementedError
@@ -49,6 +49,8 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if grad.shape == shape:
         return grad
     leading = grad.ndim - len(shape)
-    stretched = tuple(i + leading for i, size in enumerate(shape) if size == 1 and grad.shape[i + leading] != 1)
+    stretched = tuple(
+        i + leading for i, size in enumerate(shape) if size == 1 and grad.shape[i + leading] != 1
+    )
     summed = grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True)
     return summed.reshape(shape)

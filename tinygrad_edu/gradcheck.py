@@ -5,7 +5,8 @@ is exact up to O(eps²), so in float64 it checks every op's backward to ~1e-8.
 The whole Jacobian is compared, one backward pass per output element.
 """
 
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -34,7 +35,9 @@ def gradcheck(
         raise ValueError("gradcheck: no input has requires_grad=True")
     for i in checked:
         if inputs[i].dtype != float64:
-            raise TypeError(f"gradcheck: input {i} must be float64 for an accurate check, got {inputs[i].dtype}")
+            raise TypeError(
+                f"gradcheck: input {i} must be float64 for an accurate check, got {inputs[i].dtype}"
+            )
     analytical = _analytical_jacobians(fn, inputs, checked)
     for i, jacobian in zip(checked, analytical):
         numerical = _numerical_jacobian(fn, inputs, i, eps)

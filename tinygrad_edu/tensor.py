@@ -54,7 +54,7 @@ def apply(fn_class: type, *inputs: "Tensor", **params) -> "Tensor":
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "retains_grad", "__weakref__")
+    __slots__ = ("__weakref__", "data", "grad", "grad_fn", "requires_grad", "retains_grad")
     __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -96,7 +96,9 @@ class Tensor:
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"item(): only a tensor with one element converts, got shape {self.shape}")
+            raise ValueError(
+                f"item(): only a tensor with one element converts, got shape {self.shape}"
+            )
         return self.data.item()
 
     def tolist(self):
@@ -162,7 +164,9 @@ class Tensor:
                 )
             grad = np.ones(self.shape, self.dtype)
         else:
-            grad = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
+            grad = np.asarray(
+                gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype
+            )
             if grad.shape != self.shape:
                 raise ValueError(f"gradient has shape {grad.shape}, expected {self.shape}")
         if self.retains_grad or self.grad_fn is None:
@@ -192,7 +196,9 @@ class Tensor:
 
     def _accumulate_grad(self, grad: np.ndarray) -> None:
         if grad.shape != self.shape:
-            raise RuntimeError(f"internal error: gradient of shape {grad.shape} for a tensor of shape {self.shape}")
+            raise RuntimeError(
+                f"internal error: gradient of shape {grad.shape} for a tensor of shape {self.shape}"
+            )
         grad = grad.astype(self.dtype, copy=False)
         if self.grad is None:
             # A fresh, writable array: grad may be a broadcast view or shared with another tensor.
@@ -366,7 +372,9 @@ class Tensor:
         axes = _shape_args(axes)
         normalized = tuple(_one_axis(self, a) for a in axes)
         if sorted(normalized) != list(range(self.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of the axes of a {self.ndim}-d tensor")
+            raise ValueError(
+                f"permute: {axes} is not a permutation of the axes of a {self.ndim}-d tensor"
+            )
         return apply(ops.Permute, self, axes=normalized)
 
     def transpose(self, axis0=-2, axis1=-1):
@@ -386,7 +394,9 @@ class Tensor:
         if axis is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
         axes = {_one_axis(self, a) for a in ((axis,) if isinstance(axis, int) else axis)}
-        return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in axes and s == 1)))
+        return self.reshape(
+            tuple(s for i, s in enumerate(self.shape) if not (i in axes and s == 1))
+        )
 
     def unsqueeze(self, axis):
         if not -self.ndim - 1 <= axis <= self.ndim:
@@ -420,7 +430,9 @@ def matmul(x, y) -> Tensor:
     """x @ y with np.matmul's rules (1-D, 2-D, batched N-D with broadcasting)."""
     x, y = _as_tensor(x, y), _as_tensor(y, x)
     if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {x.shape} and {y.shape}")
+        raise ValueError(
+            f"matmul: operands must be at least 1-D, got shapes {x.shape} and {y.shape}"
+        )
     inner_x, inner_y = x.shape[-1], y.shape[0] if y.ndim == 1 else y.shape[-2]
     if inner_x != inner_y:
         raise ValueError(f"matmul: inner dimensions differ: shapes {x.shape} and {y.shape}")
@@ -428,16 +440,21 @@ def matmul(x, y) -> Tensor:
         try:
             np.broadcast_shapes(x.shape[:-2], y.shape[:-2] if y.ndim > 1 else ())
         except ValueError:
-            raise ValueError(f"matmul: batch shapes of {x.shape} and {y.shape} do not broadcast") from None
+            raise ValueError(
+                f"matmul: batch shapes of {x.shape} and {y.shape} do not broadcast"
+            ) from None
     return apply(ops.MatMul, x, y)
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
     tensors = _check_sequence(tensors, "concatenate")
     axis = _one_axis(tensors[0], axis)
+    first = tensors[0]
     for t in tensors[1:]:
-        if t.ndim != tensors[0].ndim or t.shape[:axis] + t.shape[axis + 1 :] != tensors[0].shape[:axis] + tensors[0].shape[axis + 1 :]:
-            raise ValueError(f"concatenate: shapes {tensors[0].shape} and {t.shape} differ off axis {axis}")
+        if t.ndim != first.ndim or _without(t.shape, axis) != _without(first.shape, axis):
+            raise ValueError(
+                f"concatenate: shapes {tensors[0].shape} and {t.shape} differ off axis {axis}"
+            )
     return apply(ops.Concatenate, *tensors, axis=axis)
 
 
@@ -458,12 +475,16 @@ def where(cond, a, b) -> Tensor:
     """a where cond else b; cond is a bool Tensor or bool np.ndarray (not differentiated)."""
     cond = _data(cond)
     if not isinstance(cond, np.ndarray) or cond.dtype != bool:
-        raise TypeError(f"where: cond must be a bool Tensor or bool ndarray, got {type(cond).__name__}")
+        raise TypeError(
+            f"where: cond must be a bool Tensor or bool ndarray, got {type(cond).__name__}"
+        )
     a, b = _promote(_as_tensor(a, b), _as_tensor(b, a))
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"where: shapes {cond.shape}, {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise ValueError(
+            f"where: shapes {cond.shape}, {a.shape} and {b.shape} cannot be broadcast together"
+        ) from None
     return apply(ops.Where, a, b, cond=cond)
 
 
@@ -485,7 +506,9 @@ def _to_array(data, dtype) -> np.ndarray:
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype not in SUPPORTED:
-            raise TypeError(f"Tensor: unsupported dtype {dtype} (use float32, float64, int64 or bool)")
+            raise TypeError(
+                f"Tensor: unsupported dtype {dtype} (use float32, float64, int64 or bool)"
+            )
         return np.array(data, dtype=dtype, order="C")
     from_python = not isinstance(data, np.ndarray)
     array = np.array(data, order="C")  # a copy: the tensor never aliases the caller's array
@@ -499,7 +522,9 @@ def _to_array(data, dtype) -> np.ndarray:
         return array.astype(int64, copy=False)
     if kind == "b":
         return array
-    raise TypeError(f"Tensor: unsupported data of dtype {array.dtype} (use floats, integers or bools)")
+    raise TypeError(
+        f"Tensor: unsupported data of dtype {array.dtype} (use floats, integers or bools)"
+    )
 
 
 def _data(value):
@@ -530,7 +555,9 @@ def _binary(op: type, x, y) -> Tensor:
         try:
             np.broadcast_shapes(x.shape, y.shape)
         except ValueError:
-            raise ValueError(f"{op.__name__}: shapes {x.shape} and {y.shape} cannot be broadcast together") from None
+            raise ValueError(
+                f"{op.__name__}: shapes {x.shape} and {y.shape} cannot be broadcast together"
+            ) from None
         raise
 
 
@@ -554,7 +581,11 @@ def _promote(x: Tensor, y: Tensor) -> tuple:
 
 def _one_axis(t: Tensor, axis: int) -> int:
     ndim = max(t.ndim, 1)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+    if (
+        isinstance(axis, bool)
+        or not isinstance(axis, (int, np.integer))
+        or not -ndim <= axis < ndim
+    ):
         raise ValueError(f"axis {axis!r} is out of range for a tensor of shape {t.shape}")
     return int(axis) % ndim
 
@@ -618,6 +649,10 @@ def _index_data(index):
     return index
 
 
+def _without(shape: tuple, axis: int) -> tuple:
+    return shape[:axis] + shape[axis + 1 :]
+
+
 def _check_sequence(tensors, name: str) -> list:
     """Tensors to join, with integer ones cast to the float dtype among them (as _promote)."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
@@ -626,7 +661,9 @@ def _check_sequence(tensors, name: str) -> list:
     floats = [t.dtype for t in tensors if t.dtype in DIFFERENTIABLE]
     if floats:
         widest = max(floats, key=lambda dtype: dtype.itemsize)
-        tensors = [t if t.dtype in DIFFERENTIABLE else Tensor._wrap(t.data.astype(widest)) for t in tensors]
+        tensors = [
+            t if t.dtype in DIFFERENTIABLE else Tensor._wrap(t.data.astype(widest)) for t in tensors
+        ]
     return tensors
 
 
