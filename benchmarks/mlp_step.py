@@ -245,7 +245,7 @@ def run(
 
     Returns {"rows": [...], "skipped": {variant: note}, "notes": [...]}; each row holds
     the batch, the threads, each variant's Timing as a dict, and the same-run ratios
-    tinygrad_edu/numpy and tinygrad_edu/torch. With more than one thread each sample
+    tinygrad_edu/numpy and tinygrad_edu/torch (of CPU times too, on 1 thread). With more than one thread each sample
     starts after settle_seconds of sleep, so no other library's pool is still spinning.
     """
     names, skipped = available_variants(variants)
@@ -260,25 +260,27 @@ def run(
                 timings = time_interleaved(
                     steps, repeats, min_sample_seconds, settle_seconds=settle
                 )
-            rows.append(
-                {
-                    "batch": batch,
-                    "threads": thread,
-                    "times": {name: timing.to_dict() for name, timing in timings.items()},
-                    "ratios": _ratios({name: t.median for name, t in timings.items()}),
-                }
-            )
+            row = {
+                "batch": batch,
+                "threads": thread,
+                "times": {name: timing.to_dict() for name, timing in timings.items()},
+                "ratios": ratios(timings),
+            }
+            if thread == 1:  # with threads, CPU time adds up the threads: not a step's time
+                row["cpu_ratios"] = ratios(timings, cpu=True)
+            rows.append(row)
     return {"rows": rows, "skipped": skipped, "notes": notes, "target_ratio": TARGET_RATIO}
 
 
-def _ratios(medians: dict[str, float]) -> dict[str, float]:
-    """subject time / reference time, for each reference that ran."""
-    if SUBJECT not in medians:
+def ratios(timings: dict, cpu: bool = False) -> dict[str, float]:
+    """Same-run ratios subject/reference of the wall-clock (or CPU-time) medians."""
+    if SUBJECT not in timings:
         return {}
+    seconds = {name: t.cpu_median if cpu else t.median for name, t in timings.items()}
     return {
-        f"{SUBJECT}/{reference}": medians[SUBJECT] / medians[reference]
+        f"{SUBJECT}/{reference}": seconds[SUBJECT] / seconds[reference]
         for reference in REFERENCES
-        if reference in medians
+        if reference in seconds
     }
 
 

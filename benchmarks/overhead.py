@@ -122,7 +122,7 @@ def run(repeats: int = 15, min_sample_seconds: float = 0.05) -> dict:
 
     Returns {"rows": [{case, description, times, ratios, target_s}], "skipped": {...}}.
     """
-    from .mlp_step import thread_count
+    from .mlp_step import ratios, thread_count
 
     rows, skipped, notes = [], {}, []
     for case, makers in CASES.items():
@@ -134,17 +134,13 @@ def run(repeats: int = 15, min_sample_seconds: float = 0.05) -> dict:
                 candidates[variant] = maker()
         with thread_count(1, notes):
             timings = time_interleaved(candidates, repeats, min_sample_seconds)
-        medians = {name: timing.median for name, timing in timings.items()}
         rows.append(
             {
                 "case": case,
                 "description": DESCRIPTIONS[case],
                 "times": {name: timing.to_dict() for name, timing in timings.items()},
-                "ratios": {
-                    f"tinygrad_edu/{name}": medians["tinygrad_edu"] / medians[name]
-                    for name in ("numpy", "torch")
-                    if name in medians
-                },
+                "ratios": ratios(timings),
+                "cpu_ratios": ratios(timings, cpu=True),
                 "target_s": TARGETS.get(case),
             }
         )

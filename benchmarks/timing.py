@@ -3,7 +3,8 @@
 On a shared machine a neighbour's load comes and goes; timing the candidates
 round-robin (A, B, C, A, B, C, ...) spreads it over all of them alike, so a
 same-run ratio of medians stays honest even when the absolute times drift.
-Read mlp_step.py next for a benchmark built on it.
+Each sample also records the process's CPU time: on one thread it leaves out the
+time the process sat waiting for a core. Read mlp_step.py next.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from dataclasses import dataclass
 
 @dataclass
 class Timing:
-    """Seconds per call: the median over the samples, and the fastest and slowest sample."""
+    """Seconds per call: the wall-clock median, fastest and slowest sample, and the CPU-time median."""
 
     median: float
     low: float
     high: float
-    samples: int  # how many samples the median is taken over
+    # Process CPU time per call (all threads): equal to wall time on an idle core with one
+    # thread, much steadier than it on a busy machine; not comparable to wall time with threads.
+    cpu_median: float
+    samples: int  # how many samples the medians are taken over
     calls_per_sample: int  # back-to-back calls timed together in each sample
 
     def to_dict(self) -> dict:
@@ -29,17 +33,19 @@ class Timing:
             "median_s": self.median,
             "low_s": self.low,
             "high_s": self.high,
+            "cpu_median_s": self.cpu_median,
             "samples": self.samples,
             "calls_per_sample": self.calls_per_sample,
         }
 
 
-def seconds_per_call(fn: Callable[[], object], calls: int) -> float:
-    """Wall time of `calls` back-to-back calls of fn, divided by `calls`."""
-    start = time.perf_counter()
+def seconds_per_call(fn: Callable[[], object], calls: int) -> tuple[float, float]:
+    """(wall, process CPU) seconds of `calls` back-to-back calls of fn, each divided by `calls`."""
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - start) / calls
+    cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+    return wall / calls, cpu / calls
 
 
 def calls_for(fn: Callable[[], object], min_sample_seconds: float) -> int:
@@ -50,7 +56,7 @@ def calls_for(fn: Callable[[], object], min_sample_seconds: float) -> int:
     """
     calls = 1
     while True:
-        elapsed = seconds_per_call(fn, calls) * calls
+        elapsed = seconds_per_call(fn, calls)[0] * calls
         if elapsed >= min_sample_seconds:
             return calls
         # Aim straight at the target from this estimate, at least doubling each round.
@@ -81,20 +87,22 @@ def time_interleaved(
         for _ in range(warmup_calls):
             candidates[name]()
     calls = {name: calls_for(candidates[name], min_sample_seconds) for name in names}
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     for repeat in range(repeats):
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
             if settle_seconds:
                 time.sleep(settle_seconds)
             samples[name].append(seconds_per_call(candidates[name], calls[name]))
-    return {
-        name: Timing(
-            median=statistics.median(times),
-            low=min(times),
-            high=max(times),
-            samples=len(times),
+    timings = {}
+    for name, pairs in samples.items():
+        walls = [wall for wall, _ in pairs]
+        timings[name] = Timing(
+            median=statistics.median(walls),
+            low=min(walls),
+            high=max(walls),
+            cpu_median=statistics.median(cpu for _, cpu in pairs),
+            samples=len(pairs),
             calls_per_sample=calls[name],
         )
-        for name, times in samples.items()
-    }
+    return timings

@@ -59,6 +59,7 @@ def test_quick_run_json_has_every_configuration(quick_run):
         assert row["ratios"]["tinygrad_edu/numpy"] == pytest.approx(
             times["tinygrad_edu"] / times["numpy"]
         )
+        assert ("cpu_ratios" in row) == (row["threads"] == 1)
     cases = [row["case"] for row in results["overhead"]["rows"]]
     assert cases == ["add", "add_requires_grad", "tiny_forward_backward"]
     assert all(row["peak_bytes"]["tinygrad_edu"] > 0 for row in results["memory"]["rows"])
@@ -130,6 +131,7 @@ def test_time_interleaved_rotates_and_counts_calls():
     for result in timings.values():
         assert result.samples == 3 and result.calls_per_sample == 1
         assert result.low <= result.median <= result.high
+        assert result.cpu_median >= 0
 
 
 def test_tracemalloc_peak_sees_a_temporary_array():
