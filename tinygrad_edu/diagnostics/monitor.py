@@ -238,13 +238,13 @@ class HealthMonitor:
             axis.set_xlabel("step")
             axis.set_yscale(scale)
             axis.grid(alpha=0.3)
+        axes[2].set_ylim(0, 1)
         for finding in self.findings:
             axes[0].axvline(finding.step, color="red", alpha=0.25, linewidth=1)
         axes[0].legend(fontsize=7, ncol=2)
         axes[2].legend(fontsize=7)
-        figure.suptitle(
-            f"HealthMonitor: {len(self.findings)} findings (red lines: where they started)"
-        )
+        found = f"{len(self.findings)} findings (red lines: where they started)"
+        figure.suptitle(f"HealthMonitor: {found if self.findings else 'no findings, healthy'}")
         figure.tight_layout()
         figure.savefig(path, dpi=110)
         plt.close(figure)

@@ -277,17 +277,21 @@ TABLE_COLUMNS = (  # (metric, header, format)
     ("dead_fraction", "dead ReLU", "{:.0%}"),
     ("nan_step", "NaN at step", "{}"),
 )
+CASE_COLUMNS = (  # shown when an experiment reports them
+    ("generalization_gap", "train-test gap", "{:.1%}"),
+    ("feature_max_abs", "max |feature|", "{:.2g}"),
+)
 
 
 def format_outcome(outcome: dict) -> str:
     """An experiment's result as a table (one row per run) and its findings, grouped by kind."""
     width = max(len(run["label"]) for run in outcome["runs"]) + 2
-    header = f"{'run':<{width}}{'role':<9}" + "".join(
-        f"{title:>15}" for _, title, _ in TABLE_COLUMNS
-    )
+    reported = outcome["runs"][0]["metrics"]
+    columns = TABLE_COLUMNS + tuple(c for c in CASE_COLUMNS if c[0] in reported)
+    header = f"{'run':<{width}}{'role':<9}" + "".join(f"{title:>15}" for _, title, _ in columns)
     lines = [f"experiment {outcome['experiment']}", header, "-" * len(header)]
     for run in outcome["runs"]:
-        cells = [_cell(run["metrics"].get(key), pattern) for key, _, pattern in TABLE_COLUMNS]
+        cells = [_cell(run["metrics"].get(key), pattern) for key, _, pattern in columns]
         lines.append(
             f"{run['label']:<{width}}{run['role']:<9}" + "".join(f"{c:>15}" for c in cells)
         )
@@ -309,7 +313,7 @@ def _findings_line(findings: list[dict]) -> str:
     clauses = []
     for kind in kinds:
         found = [f for f in findings if f["kind"] == kind]
-        layers = ", ".join(dict.fromkeys(f["layer"] for f in found))
+        layers = ", ".join(sorted({f["layer"] for f in found}, key=lambda name: (len(name), name)))
         clauses.append(f"{kind} in layers {layers} (first at step {min(f['step'] for f in found)})")
     return "; ".join(clauses)
 
