@@ -68,6 +68,12 @@ def test_experiment_table_and_plot(tmp_path, capsys):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_plot_without_matplotlib_fails_early_with_install_advice(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["experiment", "vanishing", "--plot", "never.png"]) == 1
+    assert "pip install matplotlib" in capsys.readouterr().err
+
+
 def test_demo_reaches_95_percent_and_prints_health(capsys):
     assert main(["demo", "--no-progress"]) == 0
     out = capsys.readouterr().out

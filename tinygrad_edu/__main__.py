@@ -21,6 +21,7 @@ from .diagnostics import HealthMonitor
 from .experiments import NAMES, run_experiment
 from .experiments.runner import SEED, accuracy, digits, fit, format_outcome, mlp
 from .random import manual_seed
+from .viz import pyplot
 
 PROG = "tinygrad-edu"
 
@@ -34,7 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command is None:
         build_parser().print_help()
         return 0
-    return arguments.handler(arguments)
+    try:
+        if getattr(arguments, "plot", None):
+            pyplot()  # fail before training, not after, when matplotlib is missing
+        return arguments.handler(arguments)
+    except ImportError as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -238,7 +238,7 @@ class HealthMonitor:
             axis.set_xlabel("step")
             axis.set_yscale(scale)
             axis.grid(alpha=0.3)
-        axes[2].set_ylim(0, 1)
+        axes[2].set_ylim(-0.02, 1.02)
         for finding in self.findings:
             axes[0].axvline(finding.step, color="red", alpha=0.25, linewidth=1)
         axes[0].legend(fontsize=7, ncol=2)
