@@ -91,9 +91,23 @@ class HealthMonitor:
 
     def step(self) -> list[Finding]:
         """Record this step's measurements; return the findings it started."""
-        conditions = {}  # (kind, layer) -> value, for every condition holding now
-        grad_norms = {}
-        for name, module, params in self._param_layers:
+        conditions = self._check_parameter_layers()  # (kind, layer) -> value, where it holds
+        conditions.update(self._check_activations())
+        gap = self.thresholds.episode_gap
+        started = [
+            self._start(kind, layer, value)
+            for (kind, layer), value in conditions.items()
+            if self.steps - self._last_held.get((kind, layer), -gap - 1) > gap
+        ]
+        self._last_held.update(dict.fromkeys(conditions, self.steps))
+        self.findings.extend(started)
+        self.steps += 1
+        return started
+
+    def _check_parameter_layers(self) -> dict:
+        """Gradient norm, update ratio and NaN/Inf per layer: nan, exploding, vanishing."""
+        conditions, grad_norms = {}, {}
+        for name, _, params in self._param_layers:
             grad_norm, nonfinite = _gradient_norm(params)
             update_ratio = self._update_ratio(name, params)
             self._record(name, grad_norm=grad_norm, update_ratio=update_ratio, nonfinite=nonfinite)
@@ -106,23 +120,20 @@ class HealthMonitor:
                 elif update_ratio > self.thresholds.exploding_update_ratio:
                     conditions[("exploding_gradient", name)] = update_ratio
         conditions.update(self._vanishing(grad_norms))
+        return conditions
+
+    def _check_activations(self) -> dict:
+        """Dead fraction per ReLU module (dead_relu), saturation per Sigmoid/Tanh (recorded)."""
+        conditions = {}
         for name, stats in self._activations.items():
             dead, saturated = stats.take()
-            self._record(
-                name, **({"dead_fraction": dead} if stats.is_relu else {"saturation": saturated})
-            )
+            if stats.is_relu:
+                self._record(name, dead_fraction=dead)
+            else:
+                self._record(name, saturation=saturated)
             if dead >= self.thresholds.dead_fraction:
                 conditions[("dead_relu", name)] = dead
-        gap = self.thresholds.episode_gap
-        started = [
-            self._start(kind, layer, value)
-            for (kind, layer), value in conditions.items()
-            if self.steps - self._last_held.get((kind, layer), -gap - 1) > gap
-        ]
-        self._last_held.update(dict.fromkeys(conditions, self.steps))
-        self.findings.extend(started)
-        self.steps += 1
-        return started
+        return conditions
 
     def _vanishing(self, grad_norms: dict) -> dict:
         if not grad_norms:
