@@ -55,7 +55,9 @@ class HealthMonitor:
 
     history: {layer name: {metric: [one value per step()]}}, NaN where not measured.
     Metrics: grad_norm, update_ratio, nonfinite (parameter layers); dead_fraction (ReLU);
-    saturation (Sigmoid, Tanh). Cost per step: one dot product and one copy per parameter.
+    saturation (Sigmoid, Tanh). Activations are seen through forward hooks on nn.ReLU,
+    nn.Sigmoid and nn.Tanh modules (a model calling F.relu in its forward has none to hook).
+    Cost per step: a few dot products and one copy per parameter; remove() detaches hooks.
     """
 
     def __init__(self, model: Module, thresholds: Thresholds | None = None, **overrides):

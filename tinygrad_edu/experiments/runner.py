@@ -1,9 +1,9 @@
 """The shared lab bench: data, models, one training loop that measures, and the report.
 
-Every experiment builds its runs from these pieces, trains each with `train` (a plain
+Every experiment builds its runs from these pieces, trains each with `train` (the `fit`
 minibatch loop with a HealthMonitor attached) and gets back a JSON-ready dict: label, role,
-findings, metrics and per-epoch series. `plot_runs` draws them side by side. Read one
-experiment (vanishing.py is the shortest) next.
+findings, metrics and series; `format_outcome` prints them as a table, figures.py draws
+them. Read one experiment (vanishing.py is the shortest) next.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def _final_metrics(model: nn.Module, data: Data, series: dict, monitor: HealthMo
         "final_loss": series["loss"][-1],
         "train_accuracy": accuracy(model, data.X_train, data.y_train),
         "test_accuracy": series["test_accuracy"][-1],
-        "test_loss": test_loss(model, data),
+        "test_loss": held_out_loss(model, data),
         "first_layer_grad_norm": series["first_layer_grad_norm"][-1],
         "max_grad_norm": _max_over_layers(monitor, "grad_norm"),
         "max_update_ratio": _max_over_layers(monitor, "update_ratio"),
@@ -208,7 +208,7 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
-def test_loss(model: nn.Module, data: Data) -> float:
+def held_out_loss(model: nn.Module, data: Data) -> float:
     """Cross-entropy on the test set (eval mode): how confidently wrong the model is."""
     model.eval()
     with no_grad():
