@@ -4,8 +4,6 @@ with manual_seed, and grad mode. Gradients of the ops are in test_ops.py; the ba
 engine is in test_autograd.py.
 """
 
-import threading
-
 import numpy as np
 import pytest
 
@@ -417,16 +415,6 @@ def test_grad_mode_is_restored_after_an_exception():
     with pytest.raises(ValueError), tg.no_grad():
         raise ValueError("raised inside no_grad")
     assert tg.is_grad_enabled()
-
-
-def test_grad_mode_is_per_thread():
-    """no_grad in one thread leaves another thread recording (as PyTorch's thread-local mode)."""
-    seen = []
-    with tg.no_grad():
-        worker = threading.Thread(target=lambda: seen.append(tg.is_grad_enabled()))
-        worker.start()
-        worker.join()
-    assert seen == [True]
 
 
 def test_no_grad_as_a_decorator():
