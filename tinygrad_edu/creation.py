@@ -14,6 +14,15 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
     return Tensor._wrap(array).requires_grad_(requires_grad)
 
 
+def _draw(sampler, shape, dtype) -> np.ndarray:
+    """Sample directly in float32/float64: casting float64 draws to float32 could round
+    a uniform sample up to 1.0, outside [0, 1)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"random tensors are floating point, got dtype={dtype}")
+    return sampler(_shape_args(shape), dtype=dtype)
+
+
 def zeros(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
     return _make(np.zeros(_shape_args(shape), dtype), requires_grad)
 
@@ -29,12 +38,12 @@ def full(shape, value, dtype=float32, requires_grad: bool = False) -> Tensor:
 
 def rand(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1)."""
-    return _make(generator().random(_shape_args(shape)).astype(dtype), requires_grad)
+    return _make(_draw(generator().random, shape, dtype), requires_grad)
 
 
 def randn(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _make(generator().standard_normal(_shape_args(shape)).astype(dtype), requires_grad)
+    return _make(_draw(generator().standard_normal, shape, dtype), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -101,6 +101,12 @@ class Tensor:
             )
         return self.data.item()
 
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
     def tolist(self):
         return self.data.tolist()
 
