@@ -50,6 +50,14 @@ def test_backward_inf_names_the_op_and_where_it_was_made():
     assert "y = x.sqrt()" in message
 
 
+def test_a_nan_already_in_the_input_is_blamed_on_the_input():
+    weight = tg.Tensor([1.0, 2.0], requires_grad=True)
+    data = tg.Tensor([np.nan, 1.0], requires_grad=True)
+    expected = "MulBackward.*input 1 already held nan"
+    with pytest.raises(FloatingPointError, match=expected), detect_anomaly():
+        weight * data
+
+
 def test_finite_work_is_untouched_and_the_observer_is_restored():
     before = tensor.op_observer
     x = tg.Tensor([1.0, 2.0], requires_grad=True)

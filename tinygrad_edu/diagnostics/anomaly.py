@@ -50,7 +50,7 @@ class AnomalyObserver:
         if _is_float(out) and not np.isfinite(out).all():
             raise FloatingPointError(
                 f"{fn.name} produced {_what(out)} in forward (output shape {out.shape}); "
-                f"the op was created at {origin}"
+                f"the op was created at {origin}{_blame_inputs(fn)}"
             )
         if self.inner is not None:
             self.inner.after_forward(fn, out)
@@ -67,6 +67,17 @@ class AnomalyObserver:
                 )
         if self.inner is not None:
             self.inner.after_backward(fn, input_grads)
+
+
+def _blame_inputs(fn) -> str:
+    """A hint when the op only passed on a NaN/Inf it was given (recorded inputs only)."""
+    for index, given in enumerate(getattr(fn, "inputs", ())):
+        if _is_float(given.data) and not np.isfinite(given.data).all():
+            return (
+                f"; but its input {index} already held {_what(given.data)}: "
+                "check the data or the parameters"
+            )
+    return ""
 
 
 def _is_float(array) -> bool:
