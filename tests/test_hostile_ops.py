@@ -374,6 +374,51 @@ def test_strided_integer_targets_and_int32_targets():
         np.testing.assert_allclose(loss.data, np_cross_entropy(logits, target), rtol=1e-12)
 
 
+def _storage_cases() -> dict:
+    """Arrays a user might assign to `.data` directly, bypassing the constructor's copy."""
+    base = randn(6, 8, dtype=np.float32)
+    unaligned = np.frombuffer(b"\0" + base.tobytes(), np.float32, offset=1).reshape(6, 8)
+    read_only = base.copy()
+    read_only.flags.writeable = False
+    return {
+        "reversed": (base[::-1], None, ""),
+        "transposed": (base.T.copy().T, None, ""),
+        "strided": (base[:, ::2], None, ""),
+        "broadcast (zero strides)": (np.broadcast_to(base[:1], (6, 8)), None, ""),
+        "read-only": (read_only, None, ""),
+        "float16": (base.astype(np.float16), TypeError, "float32 or float64"),
+        "int32": (base.astype(np.int32), TypeError, "float32 or float64"),
+        "big-endian": (base.astype(">f4"), TypeError, "float32 or float64"),
+        "unaligned": (unaligned, ValueError, "aligned"),
+    }
+
+
+STORAGE_CASES = _storage_cases()
+
+
+def relu_linear_loss(x: tg.Tensor) -> tg.Tensor:
+    weight = tg.Tensor(randn(3, x.shape[1], dtype=np.float32, seed=5))
+    return F.cross_entropy(F.linear(x.relu(), weight), np.arange(x.shape[0]) % 3)
+
+
+@pytest.mark.parametrize("name", STORAGE_CASES)
+def test_hostile_storage_assigned_to_data_gives_right_values_or_a_clear_error(name):
+    array, error, phrase = STORAGE_CASES[name]
+    x = tg.Tensor(np.zeros(1, np.float32), requires_grad=True)
+    x.data = array
+    if error is not None:
+        with pytest.raises(error, match=phrase):
+            relu_linear_loss(x)
+        return
+    loss = relu_linear_loss(x)
+    loss.backward()
+    clean = tg.Tensor(np.array(array), requires_grad=True)
+    expected = relu_linear_loss(clean)
+    expected.backward()
+    np.testing.assert_array_equal(loss.data, expected.data)
+    np.testing.assert_array_equal(x.grad.data, clean.grad.data)
+
+
 # ---- NaN and Inf propagate, never crash -----------------------------------------------
 
 SPECIAL = (np.nan, np.inf, -np.inf)
