@@ -27,31 +27,26 @@
  * 2 MB L2; NC bounds the B panel for L3. docs/gemm.md has the measured effect
  * of each step.
  *
- * Threads (OpenMP): every thread runs the same loop nest; the packing and the
- * tiles of loops 2/1 are split between them, with barriers in between. Each
- * tile of C is always computed in the same order, so results are bitwise
- * identical whatever the thread count.
+ * Threads (OpenMP): C is cut into one panel per thread (whole NR-column or
+ * MR-row slivers) and each thread runs the five loops on its panel with
+ * private packing buffers: no barriers, which keeps two threads fast even
+ * when another process holds a core now and then. Every element of C is
+ * summed in the same order (kc rounds, then p within a round) whatever the
+ * panel it falls in, so results are bitwise identical for any thread count.
  */
 #include <stdlib.h>
 
 #include "gemm_kernels.h"
 #include "parallel.h"
 
-#ifdef TG_HAVE_OPENMP
-#define TG_BARRIER() _Pragma("omp barrier")
-#else
-#define TG_BARRIER()
-#endif
-
 static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 static int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 static int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 static int64_t round_up(int64_t x, int64_t multiple) { return ceil_div(x, multiple) * multiple; }
 
-/* The steps of loops 5, 4 and 3 for one product, and whether B is packed. */
+/* The steps of loops 5, 4 and 3 for one product. */
 typedef struct {
     int64_t mc, nc, kc;
-    int b_in_place;
 } blocking;
 
 /* Packing B pays off when each B sliver serves many A slivers. With few rows
@@ -71,7 +66,6 @@ static blocking balanced_blocking(int64_t m, int64_t n, int64_t k, int64_t mr, i
     steps.kc = ceil_div(k, ceil_div(k, kc));
     steps.mc = round_up(ceil_div(m, ceil_div(m, mc)), mr);
     steps.nc = round_up(ceil_div(n, ceil_div(n, nc)), nr);
-    steps.b_in_place = 0;
     return steps;
 }
 

@@ -14,13 +14,13 @@
  * layout they came from, so grad @ W^T and X^T @ grad never copy a matrix.
  */
 
-/* Slivers [first, end) of an MR-row packing of op(A)[0:rows, 0:kc]:
+/* The MR-row packing of op(A)[0:rows, 0:kc]:
  *   packed[s * MR * kc + p * MR + i] = op(A)[s * MR + i, p]   (0 past the last row).
  * a points at op(A)[0, 0]; op(A)[i, p] is a[i * lda + p], or a[p * lda + i] if trans. */
 static void FN(pack_a)(const CONFIG *cfg, int trans, const T *a, int64_t lda, int64_t rows,
-                       int64_t kc, int64_t first, int64_t end, T *packed) {
+                       int64_t kc, T *packed) {
     int64_t mr_tile = cfg->mr;
-    for (int64_t s = first; s < end; s++) {
+    for (int64_t s = 0; s * mr_tile < rows; s++) {
         int64_t row0 = s * mr_tile;
         int64_t valid = rows - row0 < mr_tile ? rows - row0 : mr_tile;
         T *dst = packed + s * mr_tile * kc;
@@ -37,13 +37,13 @@ static void FN(pack_a)(const CONFIG *cfg, int trans, const T *a, int64_t lda, in
     }
 }
 
-/* Slivers [first, end) of an NR-column packing of op(B)[0:kc, 0:cols]:
+/* The NR-column packing of op(B)[0:kc, 0:cols] (only the ragged last sliver if in_place):
  *   packed[s * NR * kc + p * NR + j] = op(B)[p, s * NR + j]   (0 past the last column).
  * b points at op(B)[0, 0]; op(B)[p, j] is b[p * ldb + j], or b[j * ldb + p] if trans. */
 static void FN(pack_b)(const CONFIG *cfg, int trans, int in_place, const T *b, int64_t ldb,
-                       int64_t cols, int64_t kc, int64_t first, int64_t end, T *packed) {
+                       int64_t cols, int64_t kc, T *packed) {
     int64_t nr_tile = cfg->nr;
-    for (int64_t s = first; s < end; s++) {
+    for (int64_t s = 0; s * nr_tile < cols; s++) {
         int64_t col0 = s * nr_tile;
         int64_t valid = cols - col0 < nr_tile ? cols - col0 : nr_tile;
         T *dst = packed + s * nr_tile * kc;
@@ -98,65 +98,88 @@ const CONFIG GENERIC_CONFIG = {"generic", GENERIC_MR, GENERIC_NR, 256, 128, 2048
 
 /* ---- the loops around the microkernel ---------------------------------------------- */
 
-/* Loops 2 and 1 over the tiles [first, end) of one packed mc x kc block of A
- * times one packed kc x nc panel of B; tiles are numbered down the columns of
- * MR-row slivers (tile t: B sliver t / (tiles per column), A sliver t % ...),
- * so consecutive tiles reuse the B sliver that is already in L1. */
+/* Loops 2 and 1: every MR x NR tile of one packed mc x kc block of A times one
+ * kc x nc panel of B. The inner loop walks down the A slivers, so the B sliver
+ * (kc x NR, 32 KB) stays in L1 while the A slivers stream past it from L2. */
 static void FN(macro_kernel)(const CONFIG *cfg, int64_t mc, int64_t nc, int64_t kc,
                              const T *a_packed, const T *b_packed, const T *b_in_place,
-                             int64_t ldb, T *c, int64_t ldc, T alpha, T beta, int64_t first,
-                             int64_t end) {
+                             int64_t ldb, T *c, int64_t ldc, T alpha, T beta) {
     int64_t mr_tile = cfg->mr, nr_tile = cfg->nr;
-    int64_t a_slivers = (mc + mr_tile - 1) / mr_tile;
-    for (int64_t tile = first; tile < end; tile++) {
-        int64_t jr = tile / a_slivers * nr_tile; /* loop 2: NR columns of the panel */
-        int64_t ir = tile % a_slivers * mr_tile; /* loop 1: MR rows of the block    */
-        int64_t mr = mc - ir < mr_tile ? mc - ir : mr_tile;
-        int64_t nr = nc - jr < nr_tile ? nc - jr : nr_tile;
+    for (int64_t jr = 0; jr < nc; jr += nr_tile) {     /* loop 2: NR columns of the panel */
+        int64_t nr = min64(nc - jr, nr_tile);
         int in_place = b_in_place && nr == nr_tile; /* a full sliver of an unpacked B */
         const T *b_sliver = in_place ? b_in_place + jr : b_packed + jr * kc;
-        cfg->kernel(kc, a_packed + ir * kc, b_sliver, in_place ? ldb : nr_tile,
-                    c + ir * ldc + jr, ldc, alpha, beta, mr, nr);
+        for (int64_t ir = 0; ir < mc; ir += mr_tile) { /* loop 1: MR rows of the block */
+            int64_t mr = min64(mc - ir, mr_tile);
+            cfg->kernel(kc, a_packed + ir * kc, b_sliver, in_place ? ldb : nr_tile,
+                        c + ir * ldc + jr, ldc, alpha, beta, mr, nr);
+        }
     }
 }
 
-/* One thread's share of the whole product: loops 5, 4 and 3, packing on the way.
- * Every thread runs this same loop nest; the packing and the tiles are split
- * between the threads, with barriers where one thread's packing must be done
- * before another reads it. A tile is always computed in the same order, by
- * whichever thread gets it, so the result does not depend on the thread count. */
-static void FN(gemm_thread)(const CONFIG *cfg, const blocking *steps, int thread, int threads,
-                            int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, T alpha,
-                            const T *a, int64_t lda, const T *b, int64_t ldb, T beta, T *c,
-                            int64_t ldc, T *a_packed, T *b_packed) {
-    int64_t lo, hi;
+/* The whole product on one thread: loops 5, 4 and 3, packing on the way. */
+static tg_status FN(gemm_serial)(const CONFIG *cfg, int trans_a, int trans_b, int64_t m,
+                                 int64_t n, int64_t k, T alpha, const T *a, int64_t lda,
+                                 const T *b, int64_t ldb, T beta, T *c, int64_t ldc) {
+    blocking steps = balanced_blocking(m, n, k, cfg->mr, cfg->nr, cfg->kc, cfg->mc, cfg->nc);
+    int b_in_place = !trans_b && m <= B_IN_PLACE_MAX_M;
+    T *a_packed = aligned_buffer(steps.mc * steps.kc * (int64_t)sizeof(T));
+    T *b_packed = aligned_buffer(steps.kc * steps.nc * (int64_t)sizeof(T));
+    if (!a_packed || !b_packed) {
+        free_aligned_buffer(a_packed);
+        free_aligned_buffer(b_packed);
+        return TG_ERR_NOMEM;
+    }
     /* loop 5: a kc x nc panel of B ... */
-    for (int64_t jc = 0; jc < n; jc += steps->nc) {
-        int64_t nc = min64(n - jc, steps->nc);
-        /* loop 4: ... one kc-deep slice at a time (sums over p are split into
-         * rounds of kc; the first round applies beta, the next ones add) */
-        for (int64_t pc = 0; pc < k; pc += steps->kc) {
-            int64_t kc = min64(k - pc, steps->kc);
+    for (int64_t jc = 0; jc < n; jc += steps.nc) {
+        int64_t nc = min64(n - jc, steps.nc);
+        /* loop 4: ... one kc-deep slice at a time, packed (sums over p are split
+         * into rounds of kc; the first round applies beta, the next ones add) */
+        for (int64_t pc = 0; pc < k; pc += steps.kc) {
+            int64_t kc = min64(k - pc, steps.kc);
             T beta_round = pc == 0 ? beta : 1;
             const T *b_panel = trans_b ? b + jc * ldb + pc : b + pc * ldb + jc;
-            tg_share(ceil_div(nc, cfg->nr), thread, threads, &lo, &hi);
-            FN(pack_b)(cfg, trans_b, steps->b_in_place, b_panel, ldb, nc, kc, lo, hi, b_packed);
-            TG_BARRIER();
-            /* loop 3: an mc x kc block of A, packed so it stays in L2 */
-            for (int64_t ic = 0; ic < m; ic += steps->mc) {
-                int64_t mc = min64(m - ic, steps->mc);
+            FN(pack_b)(cfg, trans_b, b_in_place, b_panel, ldb, nc, kc, b_packed);
+            /* loop 3: an mc x kc block of A, packed so that it stays in L2 */
+            for (int64_t ic = 0; ic < m; ic += steps.mc) {
+                int64_t mc = min64(m - ic, steps.mc);
                 const T *a_block = trans_a ? a + pc * lda + ic : a + ic * lda + pc;
-                tg_share(ceil_div(mc, cfg->mr), thread, threads, &lo, &hi);
-                FN(pack_a)(cfg, trans_a, a_block, lda, mc, kc, lo, hi, a_packed);
-                TG_BARRIER();
-                tg_share(ceil_div(mc, cfg->mr) * ceil_div(nc, cfg->nr), thread, threads, &lo, &hi);
+                FN(pack_a)(cfg, trans_a, a_block, lda, mc, kc, a_packed);
                 FN(macro_kernel)(cfg, mc, nc, kc, a_packed, b_packed,
-                                 steps->b_in_place ? b_panel : NULL, ldb, c + ic * ldc + jc,
-                                 ldc, alpha, beta_round, lo, hi);
-                TG_BARRIER(); /* the packed block is reused by the next ic */
+                                 b_in_place ? b_panel : NULL, ldb, c + ic * ldc + jc, ldc,
+                                 alpha, beta_round);
             }
         }
     }
+    free_aligned_buffer(a_packed);
+    free_aligned_buffer(b_packed);
+    return TG_OK;
+}
+
+/* Thread `thread` of `threads`: its own panel of C, computed by gemm_serial.
+ * C is cut into column panels (whole NR slivers) when it is at least as wide
+ * as tall, else into row panels (whole MR slivers). Each thread packs with
+ * private buffers: no barriers, no shared writes; only op(A) (or op(B)) is
+ * packed once per thread instead of once. */
+static tg_status FN(gemm_panel)(const CONFIG *cfg, int thread, int threads, int trans_a,
+                                int trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+                                const T *a, int64_t lda, const T *b, int64_t ldb, T beta, T *c,
+                                int64_t ldc) {
+    int64_t lo, hi;
+    if (n >= m) {
+        tg_share(ceil_div(n, cfg->nr), thread, threads, &lo, &hi);
+        lo = min64(lo * cfg->nr, n), hi = min64(hi * cfg->nr, n);
+        if (lo == hi) return TG_OK;
+        const T *b_part = trans_b ? b + lo * ldb : b + lo;
+        return FN(gemm_serial)(cfg, trans_a, trans_b, m, hi - lo, k, alpha, a, lda, b_part, ldb,
+                               beta, c + lo, ldc);
+    }
+    tg_share(ceil_div(m, cfg->mr), thread, threads, &lo, &hi);
+    lo = min64(lo * cfg->mr, m), hi = min64(hi * cfg->mr, m);
+    if (lo == hi) return TG_OK;
+    const T *a_part = trans_a ? a + lo : a + lo * lda;
+    return FN(gemm_serial)(cfg, trans_a, trans_b, hi - lo, n, k, alpha, a_part, lda, b, ldb, beta,
+                           c + lo * ldc, ldc);
 }
 
 /* C = beta * C (beta == 0: C = 0, even where C held NaN) */
@@ -176,28 +199,22 @@ tg_status GEMM(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, T alph
         return TG_OK;
     }
     const CONFIG *cfg = SELECTED();
-    blocking steps = balanced_blocking(m, n, k, cfg->mr, cfg->nr, cfg->kc, cfg->mc, cfg->nc);
-    steps.b_in_place = !trans_b && m <= B_IN_PLACE_MAX_M;
-    T *a_packed = aligned_buffer(steps.mc * steps.kc * (int64_t)sizeof(T));
-    T *b_packed = aligned_buffer(steps.kc * steps.nc * (int64_t)sizeof(T));
-    if (!a_packed || !b_packed) {
-        free_aligned_buffer(a_packed);
-        free_aligned_buffer(b_packed);
-        return TG_ERR_NOMEM;
-    }
     int threads = gemm_threads(m, n, k);
-    if (threads == 1) {
-        FN(gemm_thread)(cfg, &steps, 0, 1, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                        ldc, a_packed, b_packed);
-    } else {
+    if (threads == 1)
+        return FN(gemm_serial)(cfg, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                               ldc);
+    tg_status status = TG_OK;
 #ifdef TG_HAVE_OPENMP
 #pragma omp parallel num_threads(threads)
-        FN(gemm_thread)(cfg, &steps, omp_get_thread_num(), omp_get_num_threads(), trans_a,
-                        trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, a_packed,
-                        b_packed);
-#endif
+    {
+        tg_status mine = FN(gemm_panel)(cfg, omp_get_thread_num(), omp_get_num_threads(),
+                                        trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta,
+                                        c, ldc);
+        if (mine != TG_OK) {
+#pragma omp critical
+            status = mine;
+        }
     }
-    free_aligned_buffer(a_packed);
-    free_aligned_buffer(b_packed);
-    return TG_OK;
+#endif
+    return status;
 }
