@@ -2,9 +2,11 @@
 
 GEMM at square sizes and at an MLP's shapes (forward and both backward products),
 float32/float64, 1 and 2 threads; ReLU forward/backward against NumPy and np.copyto.
-Variants are interleaved and each reported time is a median, so noise from other
-processes hits every variant alike; the ratios (other time / our time, > 1 means we
-are faster) are same-run ratios. Run: python -m benchmarks.bench_kernels --help
+Variants are interleaved (benchmarks/timing.py) and each time is a median, so noise
+from other processes hits every variant alike; ratios are other time / our time (> 1:
+we are faster), same run. On one thread the CPU-time ratio is also shown: it leaves
+out time spent waiting for a core, so it is the steadier one on a busy machine.
+Run: python -m benchmarks.bench_kernels --help
 """
 
 from __future__ import annotations
@@ -15,18 +17,21 @@ import json
 import os
 import platform
 import sys
-import time
 from typing import Callable
 
 import numpy as np
 
 from tinygrad_edu import kernels
 
+from .timing import Timing, time_interleaved
+
 SQUARE_SIZES = [32, 64, 128, 256, 512, 1024, 2048]
 QUICK_SQUARE_SIZES = [32, 128, 512]
 MLP_BATCHES = [32, 128]
 MLP_IN, MLP_OUT = 784, 256
 RELU_SIZES = [10**6, 10**7]
+# (repeats, seconds per sample): --quick is a CI smoke run, not a measurement
+SETTINGS = {"quick": (3, 0.005), "full": (9, 0.03)}
 
 
 def load_torch():
@@ -43,34 +48,6 @@ def set_threads(threads: int, torch) -> None:
     kernels.set_num_threads(threads)
     if torch is not None:
         torch.set_num_threads(threads)
-
-
-def time_interleaved(
-    variants: dict[str, Callable[[], object]], rounds: int, budget_s: float
-) -> dict[str, float]:
-    """Median seconds per call of each variant, timing them in rotating order.
-
-    Each round calls every variant once untimed (to let another thread pool go
-    quiet) and then `number` times in a row, `number` chosen so that a round
-    of one variant takes about budget_s / rounds.
-    """
-    names = list(variants)
-    numbers = {}
-    for name in names:
-        start = time.perf_counter()
-        variants[name]()
-        once = max(time.perf_counter() - start, 1e-7)
-        numbers[name] = max(1, min(10_000, int(budget_s / rounds / len(names) / once)))
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for round_index in range(rounds):
-        for offset in range(len(names)):
-            name = names[(round_index + offset) % len(names)]
-            variants[name]()
-            start = time.perf_counter()
-            for _ in range(numbers[name]):
-                variants[name]()
-            samples[name].append((time.perf_counter() - start) / numbers[name])
-    return {name: float(np.median(times)) for name, times in samples.items()}
 
 
 def gemm_cases(quick: bool) -> list[tuple[str, int, int, int, bool, bool]]:
@@ -116,28 +93,34 @@ def blas_threads(threads: int):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
+def ratios(timings: dict[str, Timing], threads: int) -> dict[str, float]:
+    """Other variants' time / ours (wall clock; CPU time too on one thread)."""
+    ours = timings["tg"]
+    out = {}
+    for name, timing in timings.items():
+        if name != "tg":
+            out[f"ratio_{name}"] = timing.median / ours.median
+            if threads == 1:
+                out[f"cpu_ratio_{name}"] = timing.cpu_median / ours.cpu_median
+    return out
+
+
 def bench_gemm(dtype, threads: int, quick: bool, torch) -> list[dict]:
+    repeats, sample_seconds = SETTINGS["quick" if quick else "full"]
     rows = []
     for case in gemm_cases(quick):
         label, m, k, n, _, _ = case
         flops = 2.0 * m * n * k
-        rounds, budget = (3, 0.15) if quick else (7, min(3.0, 0.3 + flops / 4e9))
         with blas_threads(threads):
-            seconds = time_interleaved(gemm_variants(case, dtype, torch), rounds, budget)
-        row = {
-            "dtype": np.dtype(dtype).name,
-            "threads": threads,
-            "case": label,
-            "m": m,
-            "k": k,
-            "n": n,
-        }
-        for name, value in seconds.items():
-            row[f"{name}_us"] = value * 1e6
-            row[f"{name}_gflops"] = flops / value / 1e9
-        for name in ("numpy", "torch"):
-            if name in seconds:
-                row[f"ratio_{name}"] = seconds[name] / seconds["tg"]
+            timings = time_interleaved(
+                gemm_variants(case, dtype, torch), repeats, sample_seconds, settle_seconds=0.02
+            )
+        row = {"dtype": np.dtype(dtype).name, "threads": threads, "case": label}
+        row.update({"m": m, "k": k, "n": n})
+        for name, timing in timings.items():
+            row[f"{name}_us"] = timing.median * 1e6
+            row[f"{name}_gflops"] = flops / timing.median / 1e9
+        row.update(ratios(timings, threads))
         rows.append(row)
     return rows
 
@@ -163,26 +146,20 @@ def relu_variants(size: int) -> dict[str, dict[str, Callable[[], object]]]:
 
 
 def bench_relu(threads: int, quick: bool) -> list[dict]:
+    repeats, sample_seconds = SETTINGS["quick" if quick else "full"]
     rows = []
     for size in RELU_SIZES:
         for kernel, variants in relu_variants(size).items():
-            seconds = time_interleaved(variants, 3 if quick else 9, 0.1 if quick else 1.0)
+            timings = time_interleaved(variants, repeats, sample_seconds, settle_seconds=0.02)
             moved = size * 4 * (2 if kernel == "relu" else 3)  # bytes read + written
-            rows.append(
-                {
-                    "kernel": kernel,
-                    "threads": threads,
-                    "size": size,
-                    "dtype": "float32",
-                    "tg_us": seconds["tg"] * 1e6,
-                    "numpy_us": seconds["numpy"] * 1e6,
-                    "copyto_us": seconds["copyto"] * 1e6,
-                    "tg_gbs": moved / seconds["tg"] / 1e9,
-                    "copyto_gbs": size * 8 / seconds["copyto"] / 1e9,
-                    "ratio_numpy": seconds["numpy"] / seconds["tg"],
-                    "bandwidth_vs_copyto": (moved / seconds["tg"]) / (size * 8 / seconds["copyto"]),
-                }
-            )
+            ours, copy = timings["tg"].median, timings["copyto"].median
+            row = {"kernel": kernel, "threads": threads, "size": size, "dtype": "float32"}
+            row.update({f"{name}_us": timing.median * 1e6 for name, timing in timings.items()})
+            row["tg_gbs"] = moved / ours / 1e9
+            row["copyto_gbs"] = size * 8 / copy / 1e9
+            row["bandwidth_vs_copyto"] = row["tg_gbs"] / row["copyto_gbs"]
+            row.update(ratios(timings, threads))
+            rows.append(row)
     return rows
 
 
@@ -228,14 +205,18 @@ def format_markdown(results: dict) -> str:
             f"{machine['cpus']} CPUs. Medians of interleaved runs; ratio = other time / our time."
         ),
         "",
-        "| dtype | threads | case | tg us | tg GFLOP/s | numpy GFLOP/s | vs numpy | vs torch |",
-        "|---|---|---|---|---|---|---|---|",
+        (
+            "| dtype | threads | case | tg us | tg GFLOP/s | numpy GFLOP/s | vs numpy "
+            "| vs numpy (CPU time) | vs torch |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["gemm"]:
         lines.append(
             f"| {row['dtype']} | {row['threads']} | {row['case']} | {_fmt(row['tg_us'], 1)} | "
             f"{_fmt(row['tg_gflops'], 1)} | {_fmt(row['numpy_gflops'], 1)} | "
-            f"{_fmt(row['ratio_numpy'])} | {_fmt(row.get('ratio_torch'))} |"
+            f"{_fmt(row['ratio_numpy'])} | {_fmt(row.get('cpu_ratio_numpy'))} | "
+            f"{_fmt(row.get('ratio_torch'))} |"
         )
     lines += [
         "",
