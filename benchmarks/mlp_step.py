@@ -185,15 +185,22 @@ def _state_dict(problem: Problem) -> dict[str, np.ndarray]:
     return state
 
 
+def missing_library_note(module: str) -> str | None:
+    """None when `module` is installed, else the note saying it was skipped and how to add it."""
+    if importlib.util.find_spec(module) is not None:
+        return None
+    return f"{module} is not installed (pip install {module}); skipped"
+
+
 def available_variants(names=None) -> tuple[list[str], dict[str, str]]:
     """The variants whose library is installed, and a note for each one skipped."""
     available, skipped = [], {}
     for name in names or VARIANTS:
-        module = VARIANTS[name][1]
-        if importlib.util.find_spec(module) is None:
-            skipped[name] = f"{module} is not installed (pip install {module}); skipped"
-        else:
+        note = missing_library_note(VARIANTS[name][1])
+        if note is None:
             available.append(name)
+        else:
+            skipped[name] = note
     return available, skipped
 
 
@@ -222,7 +229,10 @@ def thread_count(threads: int, notes: list[str]) -> Iterator[None]:
         try:
             from threadpoolctl import threadpool_limits
         except ImportError:
-            note = "threadpoolctl is not installed: NumPy's BLAS ran with its default thread count (pip install threadpoolctl)"
+            note = (
+                "threadpoolctl is not installed: NumPy's BLAS ran with its default "
+                "thread count (pip install threadpoolctl)"
+            )
             if note not in notes:
                 notes.append(note)
         else:

@@ -7,7 +7,6 @@ That price decides the small-batch MLP step. Read memory.py next.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 
 import numpy as np
@@ -122,16 +121,17 @@ def run(repeats: int = 15, min_sample_seconds: float = 0.05) -> dict:
 
     Returns {"rows": [{case, description, times, ratios, target_s}], "skipped": {...}}.
     """
-    from .mlp_step import ratios, thread_count
+    from .mlp_step import missing_library_note, ratios, thread_count
 
     rows, skipped, notes = [], {}, []
     for case, makers in CASES.items():
         candidates = {}
         for variant, (maker, module) in makers.items():
-            if importlib.util.find_spec(module) is None:
-                skipped[variant] = f"{module} is not installed (pip install {module}); skipped"
-            else:
+            note = missing_library_note(module)
+            if note is None:
                 candidates[variant] = maker()
+            else:
+                skipped[variant] = note
         with thread_count(1, notes):
             timings = time_interleaved(candidates, repeats, min_sample_seconds)
         rows.append(

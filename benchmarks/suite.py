@@ -428,8 +428,25 @@ def write_results_file(results: dict, path: str = RESULTS_PATH) -> None:
             "2-thread rows are the noisiest."
         ),
     ]
+    busy = _busy_warning(machine)
+    if busy:
+        header += ["", busy]
     with open(path, "w") as results_file:
         results_file.write("\n".join(header) + "\n\n" + format_markdown(results) + "\n")
+
+
+def _busy_warning(machine: dict) -> str | None:
+    """A warning when other processes kept the cores busy during the run (load >= cores / 2)."""
+    loads = [machine.get("load_average_before"), machine.get("load_average_after")]
+    highest = max((values[0] for values in loads if values), default=0.0)
+    if highest < machine["cores"] / 2:
+        return None
+    return (
+        f"**Warning: the machine was busy** (1-minute load average up to {highest:.1f} on "
+        f"{machine['cores']} cores). Absolute times are inflated and the multi-thread rows "
+        "mostly measure threads waiting for a core; trust the 1-thread CPU-time ratios most, "
+        "and regenerate on an idle machine before quoting numbers."
+    )
 
 
 def plot(results: dict, path: str) -> None:
@@ -446,13 +463,14 @@ def plot(results: dict, path: str) -> None:
         raise ValueError("--plot needs the mlp or overhead section")
     figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for axis, (key, section) in zip(axes[0], panels):
+        # Log scales: the libraries differ by 10x and more, and so do busy-machine outliers.
         if key == "mlp":
             labels = [f"b{row['batch']} t{row['threads']}" for row in section["rows"]]
-            scale, unit = 1e3, "ms per step"
+            scale, unit = 1e3, "ms per step (log scale)"
         else:
             labels = [row["case"].replace("_", " ") for row in section["rows"]]
             scale, unit = 1e6, "us per call (log scale)"
-            axis.set_yscale("log")
+        axis.set_yscale("log")
         names = _variants(section["rows"], "times")
         width = 0.8 / len(names)
         for index, name in enumerate(names):

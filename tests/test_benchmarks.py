@@ -145,3 +145,14 @@ def test_torch_profiler_peak_sees_a_temporary_tensor():
     peak = memory.torch_profiler_peak(lambda: (torch.ones(1_000_000) * 2).sum())
     assert 8_000_000 <= peak < 9_000_000
     del kept
+
+
+def test_results_file_warns_when_the_machine_was_busy(quick_run, tmp_path):
+    _, results = quick_run
+    path = tmp_path / "RESULTS.md"
+    cores = results["machine"]["cores"]
+    for load, warned in ((0.0, False), (float(cores), True)):
+        machine = {**results["machine"], "load_average_before": [load] * 3}
+        machine["load_average_after"] = [load] * 3
+        suite.write_results_file({**results, "machine": machine}, str(path))
+        assert ("the machine was busy" in path.read_text()) == warned
