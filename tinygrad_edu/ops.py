@@ -243,17 +243,18 @@ class Abs(Function):
 
 
 class ReLU(Function):
-    """Forward: out = max(x, 0)                       (C kernel: csrc/relu.c)
-    Local:    ∂out/∂x = 1 where x > 0, else 0    (0 at the kink x = 0, as PyTorch)
-    Backward: grad_x = grad where x > 0, else 0  (C kernel, fused: no temporaries)
+    """Forward: out = max(x, 0)                           (C kernel: csrc/relu.c)
+    Local:    ∂out/∂x = 1 where x > 0, else 0        (0 at the kink x = 0, as PyTorch)
+    Backward: grad_x = grad where out > 0, else 0    (C kernel, fused: no temporaries)
+    (out > 0 exactly where x > 0, so the output is saved and the input can be freed.)
     """
 
     def forward(self, x):
-        self.x = _contiguous(x)
-        return kernels.relu(self.x)
+        self.out = kernels.relu(_contiguous(x))
+        return self.out
 
     def backward(self, grad):
-        return (kernels.relu_backward(self.x, _contiguous(grad)),)
+        return (kernels.relu_backward(self.out, _contiguous(grad)),)
 
 
 class LeakyReLU(Function):

@@ -33,21 +33,18 @@ def set_op_observer(observer) -> None:
 def apply(fn_class: type, *inputs: "Tensor", **params) -> "Tensor":
     """Run one op forward and, if any input wants a gradient, record it in the graph."""
     fn = fn_class()
-    out = Tensor.__new__(Tensor)
-    # asarray: numpy returns 0-d results as scalars (np.float32), which are not arrays.
-    out.data = np.asarray(fn.forward(*[t.data for t in inputs], **params))
-    out.grad = None
-    out.retains_grad = False
-    out.grad_fn = None
-    out.requires_grad = False
+    data = fn.forward(*[t.data for t in inputs], **params)
+    if type(data) is not np.ndarray:  # numpy returns 0-d results as scalars (np.float32)
+        data = np.asarray(data)
+    out = Tensor._wrap(data)
     if grad_mode.state.enabled:
-        needs_input_grad = tuple(t.requires_grad for t in inputs)
+        needs_input_grad = tuple([t.requires_grad for t in inputs])
         if True in needs_input_grad:
             fn.inputs, fn.needs_input_grad, fn.released = inputs, needs_input_grad, False
             fn.sequence_number = next(_op_counter)
             out.grad_fn, out.requires_grad = fn, True
     if op_observer is not None:
-        op_observer.after_forward(fn, out.data)
+        op_observer.after_forward(fn, data)
     return out
 
 
@@ -176,7 +173,7 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"gradient has shape {grad.shape}, expected {self.shape}")
         if self.retains_grad or self.grad_fn is None:
-            self._accumulate_grad(grad)
+            self._accumulate_grad(grad, owned=False)
         if self.grad_fn is None:
             return
         pending = {self.grad_fn: grad}  # Function -> dLoss/d(its output), summed over uses
@@ -191,26 +188,30 @@ class Tensor:
                 if parent_grad.dtype != parent.data.dtype:  # a gradient has its tensor's dtype
                     parent_grad = parent_grad.astype(parent.data.dtype)
                 parent_fn = parent.grad_fn
-                if parent_fn is None or parent.retains_grad:
-                    parent._accumulate_grad(parent_grad)
-                if parent_fn is not None:
-                    # Out of place: an op may return the same array for two inputs.
-                    earlier = pending.get(parent_fn)
-                    pending[parent_fn] = parent_grad if earlier is None else earlier + parent_grad
+                if parent_fn is None:
+                    parent._accumulate_grad(parent_grad, _is_fresh(parent_grad, grad, input_grads))
+                    continue
+                if parent.retains_grad:
+                    parent._accumulate_grad(parent_grad, owned=False)
+                # Out of place: an op may return the same array for two inputs.
+                earlier = pending.get(parent_fn)
+                pending[parent_fn] = parent_grad if earlier is None else earlier + parent_grad
             if not retain_graph:
                 fn.release()
 
-    def _accumulate_grad(self, grad: np.ndarray) -> None:
+    def _accumulate_grad(self, grad: np.ndarray, owned: bool) -> None:
+        """Add `grad` into .grad, out of place. `owned`: nothing else holds `grad`, so the
+        first gradient can be kept as it is instead of copied."""
         if grad.shape != self.shape:
             raise RuntimeError(
                 f"internal error: gradient of shape {grad.shape} for a tensor of shape {self.shape}"
             )
-        grad = grad.astype(self.dtype, copy=False)
-        if self.grad is None:
-            # A fresh, writable array: grad may be a broadcast view or shared with another tensor.
-            self.grad = Tensor._wrap(np.array(grad))
-        else:
+        if self.grad is not None:
             self.grad = Tensor._wrap(self.grad.data + grad)
+        else:
+            # .grad may be changed in place later (clipping, zero_grad), so it must not be a
+            # view or an array another tensor or the graph also holds.
+            self.grad = Tensor._wrap(grad if owned else np.array(grad, self.dtype))
 
     @staticmethod
     def _wrap(array: np.ndarray) -> "Tensor":
@@ -552,19 +553,31 @@ def _as_tensor(value, like) -> Tensor:
 
 
 def _binary(op: type, x, y) -> Tensor:
+    # Fast path, the common case on the hot path: two tensors of one dtype.
+    if type(y) is Tensor and type(x) is Tensor and x.data.dtype is y.data.dtype:
+        try:
+            return apply(op, x, y)
+        except ValueError:
+            _check_broadcast(op, x, y)
+            raise
     x, y = _as_tensor(x, y), _as_tensor(y, x)
     if x.data.dtype is not y.data.dtype:
         x, y = _promote(x, y)
     try:
         return apply(op, x, y)
     except ValueError:
-        try:
-            np.broadcast_shapes(x.shape, y.shape)
-        except ValueError:
-            raise ValueError(
-                f"{op.__name__}: shapes {x.shape} and {y.shape} cannot be broadcast together"
-            ) from None
+        _check_broadcast(op, x, y)
         raise
+
+
+def _check_broadcast(op: type, x: Tensor, y: Tensor) -> None:
+    """Raise a ValueError naming both shapes if they do not broadcast."""
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise ValueError(
+            f"{op.__name__}: shapes {x.shape} and {y.shape} cannot be broadcast together"
+        ) from None
 
 
 def _divide(x, y) -> Tensor:
@@ -653,6 +666,18 @@ def _index_data(index):
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+def _is_fresh(parent_grad, upstream_grad, input_grads) -> bool:
+    """True when an op's backward made `parent_grad` just now and gave it to one input only:
+    not the upstream gradient passed through (as Add does), not a view, not a numpy scalar."""
+    return (
+        type(parent_grad) is np.ndarray
+        and parent_grad is not upstream_grad
+        and parent_grad.base is None
+        and parent_grad.flags.writeable
+        and sum(g is parent_grad for g in input_grads) == 1
+    )
 
 
 def _without(shape: tuple, axis: int) -> tuple:
