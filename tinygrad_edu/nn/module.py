@@ -142,6 +142,8 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         output = self.forward(*args, **kwargs)
+        if not self._forward_hooks:  # the common case, kept cheap: no hooks to call
+            return output
         for hook in tuple(self._forward_hooks.values()):
             result = hook(self, args, output)
             if result is not None:
