@@ -98,6 +98,7 @@ static int gemm_threads(int64_t m, int64_t n, int64_t k) {
 #define T float
 #define SUFFIX _s
 #define CONFIG tg_sgemm_config
+#define MICROKERNEL tg_sgemm_microkernel
 #define GENERIC_CONFIG tg_sgemm_generic
 #define SELECTED tg_sgemm_selected
 #define GEMM tg_sgemm
@@ -107,6 +108,7 @@ static int gemm_threads(int64_t m, int64_t n, int64_t k) {
 #undef T
 #undef SUFFIX
 #undef CONFIG
+#undef MICROKERNEL
 #undef GENERIC_CONFIG
 #undef SELECTED
 #undef GEMM
@@ -117,6 +119,7 @@ static int gemm_threads(int64_t m, int64_t n, int64_t k) {
 #define T double
 #define SUFFIX _d
 #define CONFIG tg_dgemm_config
+#define MICROKERNEL tg_dgemm_microkernel
 #define GENERIC_CONFIG tg_dgemm_generic
 #define SELECTED tg_dgemm_selected
 #define GEMM tg_dgemm

@@ -31,7 +31,11 @@
 #define V_MUL _mm256_mul_ps
 #define V_MASKLOAD(mask, p) _mm256_maskload_ps(p, mask)
 #define V_MASKSTORE _mm256_maskstore_ps
+#define ROWS MR
+#define KERNEL FN(microkernel)
 #include "gemm_simd_tile.h"
+#undef ROWS
+#undef KERNEL
 const tg_sgemm_config tg_sgemm_avx2 = {"avx2", MR, VECS * LANES, 256, 120, 4096,
                                        microkernel_avx2_s};
 #undef T
@@ -62,7 +66,11 @@ const tg_sgemm_config tg_sgemm_avx2 = {"avx2", MR, VECS * LANES, 256, 120, 4096,
 #define V_MUL _mm256_mul_pd
 #define V_MASKLOAD(mask, p) _mm256_maskload_pd(p, mask)
 #define V_MASKSTORE _mm256_maskstore_pd
+#define ROWS MR
+#define KERNEL FN(microkernel)
 #include "gemm_simd_tile.h"
+#undef ROWS
+#undef KERNEL
 const tg_dgemm_config tg_dgemm_avx2 = {"avx2", MR, VECS * LANES, 256, 120, 4096,
                                        microkernel_avx2_d};
 #endif

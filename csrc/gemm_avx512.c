@@ -3,6 +3,8 @@
  * Tile: 12 rows x 2 vectors = 24 accumulators (12 x 32 floats, 12 x 16 doubles),
  * 2 registers for the row of B, 1 for the broadcast of A. Per k step: 2 loads,
  * 12 broadcasts (folded into the FMAs as {1toN} memory operands), 24 FMAs.
+ * 8- and 4-row variants finish a batch of 32 or 64 rows (32 = 12 + 12 + 8)
+ * without computing padding rows.
  * Compiled for AVX-512 by the target attribute only; cpu.c calls it only on a
  * CPU that has AVX-512F.
  */
@@ -31,7 +33,22 @@
 #define V_MUL _mm512_mul_ps
 #define V_MASKLOAD _mm512_maskz_loadu_ps
 #define V_MASKSTORE _mm512_mask_storeu_ps
+/* the full 12-row tile, and 8- and 4-row tiles for a ragged last sliver of A */
+#define ROWS MR
+#define KERNEL FN(microkernel)
 #include "gemm_simd_tile.h"
+#undef ROWS
+#undef KERNEL
+#define ROWS 8
+#define KERNEL FN(microkernel_8_rows)
+#include "gemm_simd_tile.h"
+#undef ROWS
+#undef KERNEL
+#define ROWS 4
+#define KERNEL FN(microkernel_4_rows)
+#include "gemm_simd_tile.h"
+#undef ROWS
+#undef KERNEL
 
 /* Transpose r[0..15] in place: row i, column c becomes row c, column i.
  * Three rounds: interleave 32-bit pairs of neighbouring rows, then 64-bit
@@ -104,7 +121,8 @@ TG_TARGET static void pack_b_rows_avx512_s(const float *src, int64_t ld, int64_t
 
 const tg_sgemm_config tg_sgemm_avx512 = {"avx512", MR, VECS * LANES, 256, 144, 4096,
                                          microkernel_avx512_s, pack_a_rows_avx512_s,
-                                         pack_b_rows_avx512_s};
+                                         pack_b_rows_avx512_s, microkernel_8_rows_avx512_s,
+                                         microkernel_4_rows_avx512_s};
 #undef T
 #undef SUFFIX
 #undef VEC
@@ -132,7 +150,22 @@ const tg_sgemm_config tg_sgemm_avx512 = {"avx512", MR, VECS * LANES, 256, 144, 4
 #define V_MUL _mm512_mul_pd
 #define V_MASKLOAD _mm512_maskz_loadu_pd
 #define V_MASKSTORE _mm512_mask_storeu_pd
+/* the full 12-row tile, and 8- and 4-row tiles for a ragged last sliver of A */
+#define ROWS MR
+#define KERNEL FN(microkernel)
 #include "gemm_simd_tile.h"
+#undef ROWS
+#undef KERNEL
+#define ROWS 8
+#define KERNEL FN(microkernel_8_rows)
+#include "gemm_simd_tile.h"
+#undef ROWS
+#undef KERNEL
+#define ROWS 4
+#define KERNEL FN(microkernel_4_rows)
+#include "gemm_simd_tile.h"
+#undef ROWS
+#undef KERNEL
 
 /* Transpose r[0..7] in place (8 x 8 doubles): interleave 64-bit pairs of
  * neighbouring rows, then move 128-bit blocks as in transpose_16x16. */
@@ -197,5 +230,6 @@ TG_TARGET static void pack_b_rows_avx512_d(const double *src, int64_t ld, int64_
 
 const tg_dgemm_config tg_dgemm_avx512 = {"avx512", MR, VECS * LANES, 256, 144, 4096,
                                          microkernel_avx512_d, pack_a_rows_avx512_d,
-                                         pack_b_rows_avx512_d};
+                                         pack_b_rows_avx512_d, microkernel_8_rows_avx512_d,
+                                         microkernel_4_rows_avx512_d};
 #endif

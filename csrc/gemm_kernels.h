@@ -41,6 +41,9 @@ typedef struct {
     tg_sgemm_microkernel kernel;
     tg_spack pack_a_rows; /* NULL: the generic loop in gemm_driver.h */
     tg_spack pack_b_rows;
+    /* Optional shorter tiles for an A sliver of at most 8 or 4 valid rows
+     * (still packed MR wide); NULL: the full kernel computes the padding too. */
+    tg_sgemm_microkernel kernel_8_rows, kernel_4_rows;
 } tg_sgemm_config;
 
 typedef void (*tg_dpack)(const double *src, int64_t ld, int64_t valid, int64_t kc, double *dst);
@@ -51,6 +54,7 @@ typedef struct {
     tg_dgemm_microkernel kernel;
     tg_dpack pack_a_rows;
     tg_dpack pack_b_rows;
+    tg_dgemm_microkernel kernel_8_rows, kernel_4_rows;
 } tg_dgemm_config;
 
 extern const tg_sgemm_config tg_sgemm_generic;

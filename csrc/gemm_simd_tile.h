@@ -1,31 +1,33 @@
 /* The SIMD microkernel, written once over a vector type VEC of LANES elements T.
  *
- * gemm_avx512.c and gemm_avx2.c include this file once per element type, after
- * defining the intrinsics it uses (V_LOAD, V_FMA, ...) and the tile: MR rows by
- * VECS vectors of columns (NR = VECS * LANES). The MR x VECS accumulators are
- * named by constant indices only, in fully unrolled loops, so the compiler
- * keeps every one of them in a register for the whole k loop.
+ * gemm_avx512.c and gemm_avx2.c include this file once per element type and
+ * tile height, after defining the intrinsics it uses (V_LOAD, V_FMA, ...), the
+ * function's name KERNEL and the tile: ROWS rows by VECS vectors of columns
+ * (NR = VECS * LANES), reading A slivers packed MR rows wide (ROWS <= MR: a
+ * shorter kernel for the last, ragged sliver of A wastes no FMAs on padding).
+ * The ROWS x VECS accumulators are named by constant indices only, in fully
+ * unrolled loops, so the compiler keeps each of them in a register throughout.
  *
  *   sum[i][v] = sum_p a[p * MR + i] * b[p * b_step + v * LANES : ... + LANES]
  *   C[i, 0:nr] = alpha * sum[i] + beta * C[i, 0:nr]        for i < mr
  */
 
-TG_TARGET static void FN(microkernel)(int64_t kc, const T *a, const T *b, int64_t b_step, T *c,
-                                      int64_t ldc, T alpha, T beta, int64_t mr, int64_t nr) {
-    VEC sum[MR][VECS];
+TG_TARGET static void KERNEL(int64_t kc, const T *a, const T *b, int64_t b_step, T *c,
+                             int64_t ldc, T alpha, T beta, int64_t mr, int64_t nr) {
+    VEC sum[ROWS][VECS];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
+    for (int i = 0; i < ROWS; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < VECS; v++) sum[i][v] = V_ZERO();
 
     /* kc rank-1 updates: row p of the B sliver (VECS vector loads)
-     * times each of the MR numbers of column p of the A sliver (broadcasts). */
+     * times each of the ROWS numbers of column p of the A sliver (broadcasts). */
     for (int64_t p = 0; p < kc; p++) {
         VEC b_row[VECS];
 #pragma GCC unroll 4
         for (int v = 0; v < VECS; v++) b_row[v] = V_LOAD(b + v * LANES);
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < ROWS; i++) {
             VEC a_i = V_SET1(a[i]);
 #pragma GCC unroll 4
             for (int v = 0; v < VECS; v++) sum[i][v] = V_FMA(a_i, b_row[v], sum[i][v]);
@@ -38,7 +40,7 @@ TG_TARGET static void FN(microkernel)(int64_t kc, const T *a, const T *b, int64_
      * so an edge tile touches no memory outside C. */
     VEC alpha_v = V_SET1(alpha), beta_v = V_SET1(beta);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < ROWS; i++) {
         if (i >= mr) break;
 #pragma GCC unroll 4
         for (int v = 0; v < VECS; v++) {
