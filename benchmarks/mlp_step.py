@@ -35,18 +35,23 @@ class Problem:
     x: np.ndarray  # (batch, 784) float32
     target: np.ndarray  # (batch,) int64 class indices
 
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """The layer widths, input first: (784, 256, 128, 10) for the benchmark model."""
+        return tuple(weight.shape[1] for weight, _ in self.layers) + (self.layers[-1][0].shape[0],)
 
-def make_problem(batch: int, seed: int = 0) -> Problem:
+
+def make_problem(batch: int, seed: int = 0, sizes: tuple[int, ...] = LAYER_SIZES) -> Problem:
     """Random float32 data and PyTorch-style initial weights, U(-1/√in, 1/√in), from `seed`."""
     rng = np.random.default_rng(seed)
     layers = []
-    for fan_in, fan_out in zip(LAYER_SIZES[:-1], LAYER_SIZES[1:]):
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         bound = 1.0 / np.sqrt(fan_in)
         weight = rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32)
         bias = rng.uniform(-bound, bound, fan_out).astype(np.float32)
         layers.append((weight, bias))
-    x = rng.standard_normal((batch, LAYER_SIZES[0])).astype(np.float32)
-    target = rng.integers(0, LAYER_SIZES[-1], batch).astype(np.int64)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    target = rng.integers(0, sizes[-1], batch).astype(np.int64)
     return Problem(layers, x, target)
 
 
@@ -61,7 +66,7 @@ def tinygrad_edu_step(problem: Problem) -> Callable[[], float]:
     import tinygrad_edu.nn.functional as F
     from tinygrad_edu import nn, optim
 
-    model = _sequential(nn)
+    model = _sequential(nn, problem.sizes)
     model.load_state_dict(_state_dict(problem))
     optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     x, target = tg.Tensor(problem.x), tg.Tensor(problem.target)
@@ -81,7 +86,7 @@ def torch_step(problem: Problem) -> Callable[[], float]:
     import torch
     import torch.nn.functional as F
 
-    model = _sequential(torch.nn)
+    model = _sequential(torch.nn, problem.sizes)
     model.load_state_dict(
         {name: torch.from_numpy(array) for name, array in _state_dict(problem).items()}
     )
@@ -167,12 +172,12 @@ VARIANTS: dict[str, tuple[Callable[[Problem], Callable[[], float]], str]] = {
 }
 
 
-def _sequential(nn):
+def _sequential(nn, sizes: tuple[int, ...]):
     """The benchmark model from a library's nn module (tinygrad_edu's and torch's agree)."""
     modules = []
-    for index, (fan_in, fan_out) in enumerate(zip(LAYER_SIZES[:-1], LAYER_SIZES[1:])):
+    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         modules.append(nn.Linear(fan_in, fan_out))
-        if index < len(LAYER_SIZES) - 2:
+        if index < len(sizes) - 2:
             modules.append(nn.ReLU())
     return nn.Sequential(*modules)
 

@@ -14,6 +14,7 @@ import numpy as np
 from .timing import time_interleaved
 
 SIZE = 4  # elements per tensor: small enough that only the overhead is left
+TINY_MLP_SIZES, TINY_MLP_BATCH = (8, 8, 8, 2), 4
 # Issue 6's targets for tinygrad_edu, in seconds.
 TARGETS = {"add_requires_grad": 3e-6, "tiny_forward_backward": 25e-6}
 
@@ -82,6 +83,14 @@ def autograd_tiny_graph() -> Callable[[], object]:
     return lambda: gradient(a, b, c)
 
 
+def tiny_mlp_step(variant: str) -> Callable[[], object]:
+    """One training step of mlp_step.py's loop on an 8-8-8-2 MLP, batch 4: the kernels
+    are nearly free, so this is what the layers, loss, backward and optimizer cost."""
+    from .mlp_step import VARIANTS, make_problem
+
+    return VARIANTS[variant][0](make_problem(TINY_MLP_BATCH, sizes=TINY_MLP_SIZES))
+
+
 def mygrad_tiny_graph() -> Callable[[], object]:
     import mygrad as mg
 
@@ -107,12 +116,17 @@ CASES: dict[str, dict[str, tuple[Callable[[], Callable[[], object]], str]]] = {
         "autograd": (autograd_tiny_graph, "autograd"),
         "mygrad": (mygrad_tiny_graph, "mygrad"),
     },
+    "tiny_mlp_step": {
+        name: (lambda name=name: tiny_mlp_step(name), name)
+        for name in ("tinygrad_edu", "numpy", "torch", "autograd", "mygrad")
+    },
 }
 
 DESCRIPTIONS = {
     "add": "a + b, 4 floats, no grad",
     "add_requires_grad": "a + b, 4 floats, requires_grad",
     "tiny_forward_backward": "(a*b + c).sum().backward(), 4 floats",
+    "tiny_mlp_step": "MLP step, 8-8-8-2, batch 4 (mlp_step.py's loop)",
 }
 
 

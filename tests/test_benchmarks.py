@@ -61,7 +61,7 @@ def test_quick_run_json_has_every_configuration(quick_run):
         )
         assert ("cpu_ratios" in row) == (row["threads"] == 1)
     cases = [row["case"] for row in results["overhead"]["rows"]]
-    assert cases == ["add", "add_requires_grad", "tiny_forward_backward"]
+    assert cases == ["add", "add_requires_grad", "tiny_forward_backward", "tiny_mlp_step"]
     assert all(row["peak_bytes"]["tinygrad_edu"] > 0 for row in results["memory"]["rows"])
     assert results["machine"]["numpy"] == np.__version__
     # A target per MLP ratio, the two overhead targets, a memory target per batch with torch.
