@@ -435,7 +435,7 @@ class Tensor:
 
 def matmul(x, y) -> Tensor:
     """x @ y with np.matmul's rules (1-D, 2-D, batched N-D with broadcasting)."""
-    x, y = _as_tensor(x, y), _as_tensor(y, x)
+    x, y = _promote(_as_tensor(x, y), _as_tensor(y, x))
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(
             f"matmul: operands must be at least 1-D, got shapes {x.shape} and {y.shape}"
