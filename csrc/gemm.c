@@ -39,6 +39,12 @@
 #include "gemm_kernels.h"
 #include "parallel.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_PREFETCH(address) __builtin_prefetch((address), 1, 3) /* for writing, keep in L1 */
+#else
+#define TG_PREFETCH(address) ((void)(address))
+#endif
+
 static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 static int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 static int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }

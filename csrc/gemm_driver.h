@@ -111,11 +111,19 @@ static void FN(macro_kernel)(const CONFIG *cfg, int64_t mc, int64_t nc, int64_t 
         const T *b_sliver = in_place ? b_in_place + jr : b_packed + jr * kc;
         for (int64_t ir = 0; ir < mc; ir += mr_tile) { /* loop 1: MR rows of the block */
             int64_t mr = min64(mc - ir, mr_tile);
+            T *c_tile = c + ir * ldc + jr;
+            /* ask for the C tile's cache lines now: they arrive while the
+             * microkernel's k loop runs (inside it, the prefetch addresses
+             * cost registers that the tile needs) */
+            for (int64_t i = 0; i < mr; i++) {
+                TG_PREFETCH(c_tile + i * ldc);
+                TG_PREFETCH(c_tile + i * ldc + nr - 1);
+            }
             MICROKERNEL kernel = cfg->kernel;
             if (mr <= 4 && cfg->kernel_4_rows) kernel = cfg->kernel_4_rows;
             else if (mr <= 8 && cfg->kernel_8_rows) kernel = cfg->kernel_8_rows;
-            kernel(kc, a_packed + ir * kc, b_sliver, in_place ? ldb : nr_tile, c + ir * ldc + jr,
-                   ldc, alpha, beta, mr, nr);
+            kernel(kc, a_packed + ir * kc, b_sliver, in_place ? ldb : nr_tile, c_tile, ldc, alpha,
+                   beta, mr, nr);
         }
     }
 }

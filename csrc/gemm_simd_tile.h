@@ -19,25 +19,18 @@ TG_TARGET static void KERNEL(int64_t kc, const T *a, const T *b, int64_t b_step,
     for (int i = 0; i < ROWS; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < VECS; v++) sum[i][v] = V_ZERO();
-    /* Ask for the C tile now: its cache lines arrive while the k loop runs,
-     * instead of stalling the write-back at the end (a prefetch never faults). */
-#pragma GCC unroll 16
-    for (int i = 0; i < ROWS; i++) {
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + i * ldc + VECS * LANES - 1), _MM_HINT_T0);
-    }
-
     /* kc rank-1 updates: row p of the B sliver (VECS vector loads)
      * times each of the ROWS numbers of column p of the A sliver (broadcasts). */
     for (int64_t p = 0; p < kc; p++) {
-        VEC b_row[VECS];
-#pragma GCC unroll 4
-        for (int v = 0; v < VECS; v++) b_row[v] = V_LOAD(b + v * LANES);
+        /* (the loads of B are repeated for each i in the source, not in the
+         * machine code: the compiler loads each vector once per p; an array of
+         * B vectors here was kept on the stack by GCC instead) */
 #pragma GCC unroll 16
         for (int i = 0; i < ROWS; i++) {
             VEC a_i = V_SET1(a[i]);
 #pragma GCC unroll 4
-            for (int v = 0; v < VECS; v++) sum[i][v] = V_FMA(a_i, b_row[v], sum[i][v]);
+            for (int v = 0; v < VECS; v++)
+                sum[i][v] = V_FMA(a_i, V_LOAD(b + v * LANES), sum[i][v]);
         }
         a += MR;
         b += b_step;
