@@ -353,6 +353,12 @@ def _drop_reduced(out, axis, keepdims):
     return out.reshape(()) if axis is None else out.squeeze(axis)
 
 
+def _broadcast_copy(grad, shape):
+    """grad repeated along the reduced axes, as a fresh array. (np.broadcast_to would give a
+    free view, but every consumer copies or multiplies it anyway, and np.full is faster.)"""
+    return np.full(shape, grad, dtype=grad.dtype)
+
+
 class Sum(Function):
     """Forward: out = Σᵢ xᵢ over `axis`
     Local:    ∂out/∂xᵢ = 1
@@ -365,7 +371,7 @@ class Sum(Function):
 
     def backward(self, grad):
         grad = _expand_reduced(grad, self.axis, self.keepdims, self.x_shape)
-        return (np.broadcast_to(grad, self.x_shape),)
+        return (_broadcast_copy(grad, self.x_shape),)
 
 
 class Mean(Function):
@@ -382,7 +388,7 @@ class Mean(Function):
 
     def backward(self, grad):
         grad = _expand_reduced(grad, self.axis, self.keepdims, self.x_shape)
-        return (np.broadcast_to(grad / self.count, self.x_shape),)
+        return (_broadcast_copy(grad / self.count, self.x_shape),)
 
 
 class Max(Function):
