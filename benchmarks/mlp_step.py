@@ -70,15 +70,7 @@ def tinygrad_edu_step(problem: Problem) -> Callable[[], float]:
     model.load_state_dict(_state_dict(problem))
     optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     x, target = tg.Tensor(problem.x), tg.Tensor(problem.target)
-
-    def step() -> float:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), target)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return _training_step(model, optimizer, F.cross_entropy, x, target)
 
 
 def torch_step(problem: Problem) -> Callable[[], float]:
@@ -92,10 +84,15 @@ def torch_step(problem: Problem) -> Callable[[], float]:
     )
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     x, target = torch.from_numpy(problem.x), torch.from_numpy(problem.target)
+    return _training_step(model, optimizer, F.cross_entropy, x, target)
+
+
+def _training_step(model, optimizer, cross_entropy, x, target) -> Callable[[], float]:
+    """The loop tinygrad_edu's and torch's users write alike (their APIs agree name for name)."""
 
     def step() -> float:
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), target)
+        loss = cross_entropy(model(x), target)
         loss.backward()
         optimizer.step()
         return loss.item()
