@@ -61,6 +61,18 @@ def assert_bitwise_equal(got: list, expected: list) -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def train_on_random_batch(model, optimizer, seed: int, rows: int, steps: int) -> list:
+    """Train on one random batch of `rows` (from `seed`, 10 classes) for `steps`; the final state."""
+    rng = np.random.default_rng(seed)
+    inputs = tg.Tensor(rng.standard_normal((rows, model[0].in_features)).astype(np.float32))
+    targets = rng.integers(0, 10, rows)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        F.cross_entropy(model(inputs), targets).backward()
+        optimizer.step()
+    return list(model.state_dict().values())
+
+
 @pytest.fixture
 def num_threads():
     """Restore the kernels' thread count after a test changes it."""
@@ -91,17 +103,10 @@ def test_python_threads_running_ops_at_once_match_serial_results(dtype):
 
 def test_python_threads_training_separate_models_match_serial_training():
     def train(seed: int) -> list:
-        rng = np.random.default_rng(seed)
         model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
         model.load_state_dict(initial_states[seed])
         optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        inputs = tg.Tensor(rng.standard_normal((128, 64)).astype(np.float32))
-        targets = rng.integers(0, 10, 128)
-        for _ in range(10):
-            optimizer.zero_grad()
-            F.cross_entropy(model(inputs), targets).backward()
-            optimizer.step()
-        return list(model.state_dict().values())
+        return train_on_random_batch(model, optimizer, seed=seed, rows=128, steps=10)
 
     initial_states = {}
     for seed in range(PYTHON_THREADS):
@@ -165,14 +170,7 @@ def test_training_is_bitwise_identical_for_1_and_2_threads(num_threads):
             nn.Linear(96, 160), nn.BatchNorm1d(160), nn.ReLU(), nn.Dropout(0.1), nn.Linear(160, 10)
         )
         optimizer = optim.Adam(model.parameters(), lr=1e-2)
-        rng = np.random.default_rng(0)
-        inputs = tg.Tensor(rng.standard_normal((200, 96)).astype(np.float32))
-        targets = rng.integers(0, 10, 200)
-        for _ in range(5):
-            optimizer.zero_grad()
-            F.cross_entropy(model(inputs), targets).backward()
-            optimizer.step()
-        return list(model.state_dict().values())
+        return train_on_random_batch(model, optimizer, seed=0, rows=200, steps=5)
 
     assert_bitwise_equal(train(2), train(1))
 
