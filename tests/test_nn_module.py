@@ -25,9 +25,10 @@ class Block(nn.Module):
         return self.norm(self.first(x * self.scale))
 
 
-def make_mlp():
-    return nn.Sequential(
-        nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 3)
+def make_mlp(lib=nn):
+    """The test model, from tinygrad_edu's nn or (lib=torch.nn) PyTorch's, which agree."""
+    return lib.Sequential(
+        lib.Linear(6, 8), lib.BatchNorm1d(8), lib.ReLU(), lib.Dropout(0.3), lib.Linear(8, 3)
     )
 
 
@@ -79,13 +80,7 @@ def test_registration_order_and_names_follow_pytorch():
 def test_registration_matches_torch_for_the_same_model():
     torch = pytest.importorskip("torch")
     ours = make_mlp()
-    theirs = torch.nn.Sequential(
-        torch.nn.Linear(6, 8),
-        torch.nn.BatchNorm1d(8),
-        torch.nn.ReLU(),
-        torch.nn.Dropout(0.3),
-        torch.nn.Linear(8, 3),
-    )
+    theirs = make_mlp(torch.nn)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
@@ -244,13 +239,7 @@ def test_load_state_dict_non_strict_reports_keys_but_still_checks_shapes():
 def test_torch_state_dict_gives_the_same_eval_outputs():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    theirs = torch.nn.Sequential(
-        torch.nn.Linear(6, 8),
-        torch.nn.BatchNorm1d(8),
-        torch.nn.ReLU(),
-        torch.nn.Dropout(0.3),
-        torch.nn.Linear(8, 3),
-    )
+    theirs = make_mlp(torch.nn)
     with torch.no_grad():  # move the running stats away from their initial values
         theirs.train()
         for _ in range(3):
