@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
+from typing import Self
 
 import numpy as np
 
@@ -326,7 +327,21 @@ def _as_array(value) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children "0", "1", ... counted, iterated, appended."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Self:
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after the other; children are named "0", "1", ..."""
 
     def __init__(self, *modules: Module):
@@ -343,24 +358,14 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __getitem__(self, index):
         modules = list(self._modules.values())
         if isinstance(index, slice):
             return Sequential(*modules[index])
         return modules[index]
 
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
 
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of Modules whose parameters are registered (children "0", "1", ...)."""
 
     def __init__(self, modules=None):
@@ -368,21 +373,11 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __getitem__(self, index):
         modules = list(self._modules.values())
         if isinstance(index, slice):
             return ModuleList(modules[index])
         return modules[index]
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules) -> ModuleList:
         for module in modules:
