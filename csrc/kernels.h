@@ -74,7 +74,7 @@ tg_status tg_linear_f64(const double *x, const double *weight, const double *bia
 tg_status tg_relu_f32(const float *x, float *out, int64_t rows, int64_t cols, uint8_t *alive);
 tg_status tg_relu_f64(const double *x, double *out, int64_t rows, int64_t cols, uint8_t *alive);
 
-/* grad_x[i] = grad_out[i] if x[i] > 0, else 0   (ReLU'(0) = 0, as PyTorch).
+/* grad_x[i] = 0 if x[i] <= 0, else grad_out[i]   (ReLU'(0) = 0; a NaN x passes the gradient, as PyTorch).
  * grad_x may be x or grad_out itself. */
 tg_status tg_relu_backward_f32(const float *x, const float *grad_out, float *grad_x, int64_t n);
 tg_status tg_relu_backward_f64(const double *x, const double *grad_out, double *grad_x, int64_t n);

@@ -39,7 +39,8 @@
         return TG_OK;                                                                          \
     }
 
-/* grad_x[i] = x[i] > 0 ? grad_out[i] : 0 over [lo, hi); both inputs are read
+/* grad_x[i] = x[i] <= 0 ? 0 : grad_out[i] over [lo, hi) (written so that a NaN x passes
+ * the gradient through, as PyTorch's threshold_backward does); both inputs are read
  * unconditionally, which is what lets the compiler vectorise the select. */
 #define DEFINE_RELU_BACKWARD(NAME, T)                                                        \
     typedef struct {                                                                         \
@@ -53,7 +54,7 @@
         T *grad_x = job->grad_x;                                                             \
         for (int64_t i = lo; i < hi; i++) {                                                  \
             T x_i = x[i], grad_i = grad_out[i];                                              \
-            grad_x[i] = x_i > 0 ? grad_i : 0;                                                \
+            grad_x[i] = x_i <= 0 ? 0 : grad_i;                                               \
         }                                                                                    \
     }                                                                                        \
                                                                                              \

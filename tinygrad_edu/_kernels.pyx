@@ -376,7 +376,7 @@ def relu(ndarray x not None, out=None, ndarray alive=None):
 
 
 def relu_backward(ndarray x not None, ndarray grad_out not None, out=None):
-    """out = grad_out where x > 0, else 0 (ReLU'(0) = 0, as PyTorch); any shape.
+    """out = 0 where x <= 0, else grad_out (ReLU'(0) = 0; NaN x passes grad, as PyTorch); any shape.
 
     x and grad_out share one shape and dtype; out may be x or grad_out itself.
     """

@@ -245,8 +245,9 @@ class Abs(Function):
 class ReLU(Function):
     """Forward: out = max(x, 0)                           (C kernel: csrc/relu.c)
     Local:    ∂out/∂x = 1 where x > 0, else 0        (0 at the kink x = 0, as PyTorch)
-    Backward: grad_x = grad where out > 0, else 0    (C kernel, fused: no temporaries)
-    (out > 0 exactly where x > 0, so the output is saved and the input can be freed.)
+    Backward: grad_x = 0 where out ≤ 0, else grad   (C kernel, fused: no temporaries)
+    (out ≤ 0 exactly where x ≤ 0, so the output is saved and the input can be freed;
+     a NaN passes the gradient through, as PyTorch.)
     """
 
     def forward(self, x):
