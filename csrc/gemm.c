@@ -6,7 +6,7 @@
  * many times while it sits in a register or a cache. Five loops around a tiny
  * "microkernel" arrange exactly that (Goto & van de Geijn 2008; BLIS):
  *
- *   loop 5  for jc in steps of NC:   a kc x NC panel of op(B) ...     (L3)
+ *   loop 5  for jc in steps of NC:   a KC x NC panel of op(B) ...     (L3)
  *   loop 4   for pc in steps of KC:  ... of depth KC: pack it        -> b_packed
  *   loop 3    for ic in steps of MC: an MC x KC block of op(A): pack -> a_packed (L2)
  *   loop 2     for jr in steps of NR: one KC x NR sliver of b_packed  (L1)
@@ -22,15 +22,16 @@
  * Why these sizes (AVX-512, float32; see gemm_avx512.c): a 12 x 32 tile is 24
  * of the 32 zmm registers, each k step loads 2 vectors of B and 12 broadcasts
  * of A for 24 FMAs, enough independent sums to keep both FMA pipes busy through
- * their 4-cycle latency. KC = 256 makes a B sliver 32 KB, which stays in the
- * 48 KB L1 while the A slivers stream past it; MC x KC of A fits easily in the
- * 2 MB L2; NC bounds the B panel for L3. docs/gemm.md has the measured effect
+ * their 4-cycle latency. KC = 192 makes a B sliver 24 KB, which stays in the
+ * 48 KB L1 while the A slivers (9 KB each) stream past it; MC x KC of A fits
+ * easily in the 2 MB L2; NC bounds the B panel for L3. docs/gemm.md has the measured effect
  * of each step.
  *
  * Threads (OpenMP): C is cut into one panel per thread (whole NR-column or
  * MR-row slivers) and each thread runs the five loops on its panel with
- * private packing buffers: no barriers, which keeps two threads fast even
- * when another process holds a core now and then. Every element of C is
+ * private packing buffers: no barriers inside a product, so a thread that
+ * loses its core to another process delays only the end of the call, not
+ * every block of it. Every element of C is
  * summed in the same order (kc rounds, then p within a round) whatever the
  * panel it falls in, so results are bitwise identical for any thread count.
  */

@@ -19,7 +19,7 @@ KERNELS = kernels.available_kernels()
 DTYPES = [np.float32, np.float64]
 
 # register tiles: 12 x 32|16 (avx512), 6 x 16|8 (avx2), 4 x 8|4 (generic); cache blocks:
-# kc = 256, mc = 144 (avx512) / 120 (avx2) / 128 (generic), nc = 4096 (2048 generic);
+# kc = 192 (avx512 float32) or 256, mc = 144 (avx512) / 120 (avx2) / 128 (generic), nc = 4096 (2048 generic);
 # B is read in place (unpacked) when m <= 96 and trans_b is False, packed otherwise
 EDGE_SHAPES = [  # (m, k, n)
     (1, 1, 1),
@@ -27,6 +27,8 @@ EDGE_SHAPES = [  # (m, k, n)
     (11, 7, 31),
     (12, 16, 32),
     (13, 17, 33),
+    (9, 191, 33),
+    (10, 193, 31),
     (5, 255, 4),
     (7, 256, 9),
     (6, 257, 17),
