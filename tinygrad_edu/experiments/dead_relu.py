@@ -7,6 +7,8 @@ lr 0.5 most hidden units die and the net stalls; at lr 0.05 almost all stay aliv
 
 from __future__ import annotations
 
+from functools import partial
+
 from .. import nn, optim
 from . import figures
 from .runner import digits, mlp, result, train
@@ -21,28 +23,17 @@ def run(plot_path: str | None = None, progress: bool = False, quick: bool = Fals
     epochs = 3 if quick else 8
     sizes = [64, 64, 64, 10]
 
-    def sgd(lr):
-        return lambda params: optim.SGD(params, lr=lr, momentum=0.9)
-
     runs = [
         train(
-            f"ReLU net, lr {HIGH_LR}",
-            "failure",
-            lambda: mlp(sizes, nn.ReLU),
-            sgd(HIGH_LR),
+            f"ReLU net, lr {lr}",
+            role,
+            partial(mlp, sizes, nn.ReLU),
+            partial(optim.SGD, lr=lr, momentum=0.9),
             data,
             epochs,
             progress=progress,
-        ),
-        train(
-            f"ReLU net, lr {LOW_LR}",
-            "remedy",
-            lambda: mlp(sizes, nn.ReLU),
-            sgd(LOW_LR),
-            data,
-            epochs,
-            progress=progress,
-        ),
+        )
+        for lr, role in ((HIGH_LR, "failure"), (LOW_LR, "remedy"))
     ]
     return result(NAME, runs, plot_path, plot)
 
