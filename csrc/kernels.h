@@ -79,6 +79,13 @@ tg_status tg_relu_f64(const double *x, double *out, int64_t rows, int64_t cols, 
 tg_status tg_relu_backward_f32(const float *x, const float *grad_out, float *grad_x, int64_t n);
 tg_status tg_relu_backward_f64(const double *x, const double *grad_out, double *grad_x, int64_t n);
 
+/* ---- the optimizer's step (axpy.c) --------------------------------------- */
+
+/* y[i] += alpha * x[i]   (SGD's w ← w − lr·g is alpha = −lr: one pass over w and g,
+ * where numpy needs a temporary lr·g and a second pass). y must not overlap x. */
+tg_status tg_axpy_f32(float alpha, const float *x, float *y, int64_t n);
+tg_status tg_axpy_f64(double alpha, const double *x, double *y, int64_t n);
+
 /* ---- bias gradient (bias.c) --------------------------------------------- */
 
 /* out[j] = sum_i x[i, j]   (x is rows x cols; rows summed in order 0, 1, 2, ...

@@ -37,6 +37,9 @@ cdef extern from "kernels.h" nogil:
     tg_status tg_relu_backward_f64(const double *x, const double *grad_out, double *grad_x,
                                    int64_t n)
 
+    tg_status tg_axpy_f32(float alpha, const float *x, float *y, int64_t n)
+    tg_status tg_axpy_f64(double alpha, const double *x, double *y, int64_t n)
+
     tg_status tg_column_sum_f32(const float *x, float *out, int64_t rows, int64_t cols)
     tg_status tg_column_sum_f64(const double *x, double *out, int64_t rows, int64_t cols)
 

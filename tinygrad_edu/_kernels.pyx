@@ -408,6 +408,38 @@ def relu_backward(ndarray x not None, ndarray grad_out not None, out=None):
     return y
 
 
+# ---- the optimizer's step -----------------------------------------------------------------
+
+
+def axpy(double alpha, ndarray x not None, ndarray y not None):
+    """y += alpha * x in place, one pass (SGD's w -= lr * g is axpy(-lr, g, w)); returns y.
+
+    x and y share one shape and dtype (float32 or float64); y must be writable and
+    must not overlap x.
+    """
+    cdef str kernel = "axpy"
+    cdef int typenum = float_type(x, kernel, "x")
+    check_dtype(y, typenum, kernel, "y", x, "x")
+    if not cnp.PyArray_SAMESHAPE(x, y):
+        raise ValueError(f"{kernel}: x has shape {shape(x)} but y has shape {shape(y)}; "
+                         f"they must match")
+    check_layout(x, kernel, "x", False)
+    check_layout(y, kernel, "y", True)
+    check_no_overlap(y, x, kernel, "y", "x")
+    cdef int64_t n = cnp.PyArray_SIZE(x)
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *py = cnp.PyArray_DATA(y)
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_axpy_f32(<float>alpha, <const float *>px, <float *>py, n)
+    else:
+        with nogil:
+            status = tg_axpy_f64(alpha, <const double *>px, <double *>py, n)
+    check_status(status, kernel)
+    return y
+
+
 # ---- reductions: bias gradient ---------------------------------------------------------
 
 

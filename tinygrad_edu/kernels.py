@@ -12,6 +12,7 @@ import numpy as np
 from . import _kernels
 from ._kernels import (
     available_kernels,
+    axpy,
     column_sum,
     get_kernel,
     have_openmp,
@@ -26,6 +27,7 @@ from ._kernels import (
 
 __all__ = [
     "available_kernels",
+    "axpy",
     "column_sum",
     "get_kernel",
     "get_num_threads",

@@ -13,7 +13,22 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels
 from .tensor import Tensor
+
+
+def _step_along(weights: np.ndarray, direction: np.ndarray, step_size: float) -> None:
+    """w ← w − step_size·direction, in place. The C kernel (kernels.axpy) does it in one
+    pass over memory; numpy would need a temporary and a second pass. Storage the kernel
+    cannot take (a strided view someone assigned to .data) falls back to numpy."""
+    if (
+        weights.flags.c_contiguous
+        and direction.flags.c_contiguous
+        and weights.dtype == direction.dtype
+    ):
+        kernels.axpy(-step_size, direction, weights)
+    else:
+        weights -= step_size * direction
 
 
 class Optimizer:
@@ -154,9 +169,7 @@ class SGD(Optimizer):
                 direction = np.add(direction, look_ahead, out=look_ahead)
             else:
                 direction = buffer
-        # w ← w − lr·g, with lr·g written into a work buffer (never into grad or b).
-        scaled = np.multiply(direction, group["lr"], out=self._work_buffer(weights, "step"))
-        weights -= scaled
+        _step_along(weights, direction, group["lr"])  # w ← w − lr·g
 
     def _momentum_buffer(self, param: Tensor, direction, momentum: float, dampening: float):
         """b ← g on the first step, then b ← momentum·b + (1 − dampening)·g, in place."""
@@ -223,9 +236,7 @@ class Adam(Optimizer):
         denominator /= math.sqrt(1 - beta2**t)
         denominator += group["eps"]
         step_size = group["lr"] / (1 - beta1**t)
-        step = np.multiply(exp_avg, step_size, out=self._work_buffer(weights, "step"))
-        step /= denominator
-        weights -= step
+        _step_along(weights, np.divide(exp_avg, denominator, out=work), step_size)
 
     def _decay(self, weights: np.ndarray, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
         """Adam's weight decay is L2 regularisation: it is added to the gradient."""
