@@ -119,12 +119,33 @@ TG_TARGET static void pack_b_rows_avx512_s(const float *src, int64_t ld, int64_t
     }
 }
 
+/* One 12-row sliver of op(A) = A^T (A stored k x m): dst[p * 12 + i] = src[p * ld + i]. */
+TG_TARGET static void pack_a_cols_avx512_s(const float *src, int64_t ld, int64_t valid,
+                                           int64_t kc, float *dst) {
+    __mmask16 rows = V_MASK(valid); /* lanes past `valid` load as 0: the padding */
+    for (int64_t p = 0; p < kc; p++)
+        _mm512_mask_storeu_ps(dst + p * MR, (__mmask16)((1u << MR) - 1),
+                              _mm512_maskz_loadu_ps(rows, src + p * ld));
+}
+
+/* One 32-column sliver of a row-major B: dst[p * 32 + j] = src[p * ld + j]. */
+TG_TARGET static void pack_b_cols_avx512_s(const float *src, int64_t ld, int64_t valid,
+                                           int64_t kc, float *dst) {
+    __mmask16 low = V_MASK(valid), high = valid > LANES ? V_MASK(valid - LANES) : 0;
+    for (int64_t p = 0; p < kc; p++) {
+        _mm512_store_ps(dst + p * 2 * LANES, _mm512_maskz_loadu_ps(low, src + p * ld));
+        _mm512_store_ps(dst + p * 2 * LANES + LANES,
+                        _mm512_maskz_loadu_ps(high, src + p * ld + LANES));
+    }
+}
+
 /* KC = 192: a B sliver is 24 KB and an A sliver 9 KB, together well inside the
  * 48 KB L1 (256 measured 5-10% slower on the MLP shapes, no better elsewhere) */
 const tg_sgemm_config tg_sgemm_avx512 = {"avx512", MR, VECS * LANES, 192, 144, 4096,
-                                         microkernel_avx512_s, pack_a_rows_avx512_s,
-                                         pack_b_rows_avx512_s, microkernel_8_rows_avx512_s,
-                                         microkernel_4_rows_avx512_s};
+                                         microkernel_avx512_s,
+                                         {pack_a_rows_avx512_s, pack_a_cols_avx512_s},
+                                         {pack_b_cols_avx512_s, pack_b_rows_avx512_s},
+                                         microkernel_8_rows_avx512_s, microkernel_4_rows_avx512_s};
 #undef T
 #undef SUFFIX
 #undef VEC
@@ -230,8 +251,31 @@ TG_TARGET static void pack_b_rows_avx512_d(const double *src, int64_t ld, int64_
     }
 }
 
+/* One 12-row sliver of op(A) = A^T: dst[p * 12 + i] = src[p * ld + i] (lanes 0-7, 8-11). */
+TG_TARGET static void pack_a_cols_avx512_d(const double *src, int64_t ld, int64_t valid,
+                                           int64_t kc, double *dst) {
+    __mmask8 low = V_MASK(valid), high = valid > LANES ? V_MASK(valid - LANES) : 0;
+    for (int64_t p = 0; p < kc; p++) {
+        _mm512_storeu_pd(dst + p * MR, _mm512_maskz_loadu_pd(low, src + p * ld));
+        _mm512_mask_storeu_pd(dst + p * MR + LANES, (__mmask8)((1u << (MR - LANES)) - 1),
+                              _mm512_maskz_loadu_pd(high, src + p * ld + LANES));
+    }
+}
+
+/* One 16-column sliver of a row-major B: dst[p * 16 + j] = src[p * ld + j]. */
+TG_TARGET static void pack_b_cols_avx512_d(const double *src, int64_t ld, int64_t valid,
+                                           int64_t kc, double *dst) {
+    __mmask8 low = V_MASK(valid), high = valid > LANES ? V_MASK(valid - LANES) : 0;
+    for (int64_t p = 0; p < kc; p++) {
+        _mm512_store_pd(dst + p * 2 * LANES, _mm512_maskz_loadu_pd(low, src + p * ld));
+        _mm512_store_pd(dst + p * 2 * LANES + LANES,
+                        _mm512_maskz_loadu_pd(high, src + p * ld + LANES));
+    }
+}
+
 const tg_dgemm_config tg_dgemm_avx512 = {"avx512", MR, VECS * LANES, 256, 144, 4096,
-                                         microkernel_avx512_d, pack_a_rows_avx512_d,
-                                         pack_b_rows_avx512_d, microkernel_8_rows_avx512_d,
-                                         microkernel_4_rows_avx512_d};
+                                         microkernel_avx512_d,
+                                         {pack_a_rows_avx512_d, pack_a_cols_avx512_d},
+                                         {pack_b_cols_avx512_d, pack_b_rows_avx512_d},
+                                         microkernel_8_rows_avx512_d, microkernel_4_rows_avx512_d};
 #endif

@@ -24,8 +24,8 @@ static void FN(pack_a)(const CONFIG *cfg, int trans, const T *a, int64_t lda, in
         int64_t row0 = s * mr_tile;
         int64_t valid = rows - row0 < mr_tile ? rows - row0 : mr_tile;
         T *dst = packed + s * mr_tile * kc;
-        if (!trans && cfg->pack_a_rows) { /* a SIMD transpose, where the kernel has one */
-            cfg->pack_a_rows(a + row0 * lda, lda, valid, kc, dst);
+        if (cfg->pack_a[trans]) { /* the kernel's SIMD packing, where it has one */
+            cfg->pack_a[trans](trans ? a + row0 : a + row0 * lda, lda, valid, kc, dst);
             continue;
         }
         for (int64_t p = 0; p < kc; p++) {
@@ -48,8 +48,8 @@ static void FN(pack_b)(const CONFIG *cfg, int trans, int in_place, const T *b, i
         int64_t valid = cols - col0 < nr_tile ? cols - col0 : nr_tile;
         T *dst = packed + s * nr_tile * kc;
         if (in_place && valid == nr_tile) continue; /* the microkernel reads B itself */
-        if (trans && cfg->pack_b_rows) { /* a SIMD transpose, where the kernel has one */
-            cfg->pack_b_rows(b + col0 * ldb, ldb, valid, kc, dst);
+        if (cfg->pack_b[trans]) { /* the kernel's SIMD packing, where it has one */
+            cfg->pack_b[trans](trans ? b + col0 * ldb : b + col0, ldb, valid, kc, dst);
         } else if (trans) {
             /* column j of op(B) is row j of B: read it contiguously, scatter with stride NR */
             for (int64_t j = 0; j < valid; j++) {

@@ -29,18 +29,22 @@ typedef void (*tg_dgemm_microkernel)(int64_t kc, const double *a, const double *
  *   kc       the depth of a packed sliver: an nr x kc sliver of B stays in L1,
  *   mc       rows of the packed mc x kc block of A, kept in L2,
  *   nc       columns of the packed kc x nc panel of B, kept in L3. */
-/* Optional SIMD packing for the two layouts whose packing is a transpose:
- * one MR-row sliver of a row-major A (op(A) = A), and one NR-column sliver of
- * op(B) = B^T with B row-major (each column of op(B) is a row of B). Same
- * output as pack_a / pack_b in gemm_driver.h, zero padding included. */
+/* Optional SIMD packing of one sliver (`valid` <= MR rows of op(A), or
+ * <= NR columns of op(B), kc deep; src points at its first element, ld is the
+ * stored matrix's leading dimension), indexed by the transpose flag:
+ *   pack_a[0]: A row-major, op(A) = A      a transpose (rows of A -> k-major)
+ *   pack_a[1]: op(A) = A^T                 a copy of MR numbers per p
+ *   pack_b[0]: B row-major, op(B) = B      a copy of NR numbers per p
+ *   pack_b[1]: op(B) = B^T                 a transpose
+ * Same output as pack_a / pack_b in gemm_driver.h, zero padding included;
+ * NULL: the generic loop there. */
 typedef void (*tg_spack)(const float *src, int64_t ld, int64_t valid, int64_t kc, float *dst);
 
 typedef struct {
     const char *name;
     int64_t mr, nr, kc, mc, nc;
     tg_sgemm_microkernel kernel;
-    tg_spack pack_a_rows; /* NULL: the generic loop in gemm_driver.h */
-    tg_spack pack_b_rows;
+    tg_spack pack_a[2], pack_b[2];
     /* Optional shorter tiles for an A sliver of at most 8 or 4 valid rows
      * (still packed MR wide); NULL: the full kernel computes the padding too. */
     tg_sgemm_microkernel kernel_8_rows, kernel_4_rows;
@@ -52,8 +56,7 @@ typedef struct {
     const char *name;
     int64_t mr, nr, kc, mc, nc;
     tg_dgemm_microkernel kernel;
-    tg_dpack pack_a_rows;
-    tg_dpack pack_b_rows;
+    tg_dpack pack_a[2], pack_b[2];
     tg_dgemm_microkernel kernel_8_rows, kernel_4_rows;
 } tg_dgemm_config;
 
