@@ -7,9 +7,35 @@ it (both shapes for shape errors); each formula is in its docstring and above
 its C code in csrc/. Read csrc/gemm.c next.
 """
 
+import os
+
 import numpy as np
 
-from . import _kernels
+
+def _load_kernels_with_sleeping_openmp_threads():
+    """Import _kernels so that its OpenMP threads sleep, not spin, while idle.
+
+    OpenMP's default lets idle threads spin for a while. When another process
+    holds the second core (a shared or virtual machine), that was measured to
+    turn 0.3 ms two-thread GEMMs into 8 ms ones, every call; sleeping threads
+    (OMP_WAIT_POLICY=PASSIVE) cost a wake-up per parallel call but never stall.
+    The OpenMP runtime reads the variable once, as _kernels loads it; it is set
+    only for that moment, and never over a value the user chose.
+    """
+    chosen_by_user = "OMP_WAIT_POLICY" in os.environ
+    if not chosen_by_user:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        from . import _kernels
+    finally:
+        if not chosen_by_user:
+            del os.environ["OMP_WAIT_POLICY"]
+    return _kernels
+
+
+_kernels = _load_kernels_with_sleeping_openmp_threads()
+
+# (imported after the OpenMP runtime is configured, above)
 from ._kernels import (
     available_kernels,
     axpy,
