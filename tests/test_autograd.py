@@ -220,7 +220,9 @@ def _graph_with_an_intermediate():
     x = leaf(np.ones((50, 50)))
     hidden = (x @ x).tanh()
     loss = (hidden * hidden).sum()
-    return weakref.ref(hidden), loss
+    # The graph links nodes, not tensors (the Tensor object dies with the last user
+    # reference); the intermediate's array lives on only where an op saved it.
+    return weakref.ref(hidden.data), loss
 
 
 def test_backward_frees_the_graph_by_reference_counting_alone():
@@ -229,7 +231,7 @@ def test_backward_frees_the_graph_by_reference_counting_alone():
     gc.disable()
     try:
         hidden, loss = _graph_with_an_intermediate()
-        assert hidden() is not None  # the graph keeps it alive until backward
+        assert hidden() is not None  # saved by Tanh and Mul for backward
         loss.backward()
         assert hidden() is None
     finally:

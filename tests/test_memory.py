@@ -171,7 +171,7 @@ def graph_nodes(output: tg.Tensor) -> list:
         fn = stack.pop()
         if fn is not None and all(fn is not seen for seen in found):
             found.append(fn)
-            stack.extend(parent.grad_fn for parent in fn.inputs)
+            stack.extend(parent for parent in fn.parents if isinstance(parent, Function))
     return found
 
 
@@ -214,7 +214,7 @@ def test_an_mlp_graph_is_freed_by_backward_while_the_loss_lives(gc_off, mlp_loss
     loss.backward()
     # Only the loss's own node stays (loss.grad_fn), emptied and cut from its inputs.
     assert alive(nodes) == 1
-    assert loss.grad_fn.inputs == () and loss.grad_fn.released
+    assert loss.grad_fn.parents == () and loss.grad_fn.released
 
 
 def test_a_retained_mlp_graph_is_freed_when_the_loss_goes_away(gc_off, mlp_loss):

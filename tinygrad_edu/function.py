@@ -10,14 +10,25 @@ import numpy as np
 
 
 class Function:
-    """A recorded op: its inputs (Tensors) and whatever forward saved for backward.
+    """A recorded op: the links to its inputs and whatever forward saved for backward.
 
-    `needs_input_grad[i]` tells backward whether input i wants a gradient, so an
-    op can skip work nobody will use. After backward the saved arrays are
-    released (`release`) unless the graph is retained.
+    `parents[i]` is the Function that made input i, or the input tensor itself when
+    it is a leaf (a parameter or a constant); `needs_input_grad[i]` tells backward
+    whether input i wants a gradient, so an op can skip work nobody will use.
+    `output` is a weak reference to the result (for retain_grad and viz). After
+    backward the saved arrays are released (`release`) unless the graph is retained.
     """
 
-    __slots__ = ("__dict__", "inputs", "needs_input_grad", "released", "sequence_number")
+    __slots__ = (
+        "__dict__",
+        "needs_input_grad",
+        "output",
+        "output_dtype",
+        "output_shape",
+        "parents",
+        "released",
+        "sequence_number",
+    )
 
     def forward(self, *arrays: np.ndarray, **params) -> np.ndarray:
         raise NotImplementedError
@@ -30,10 +41,19 @@ class Function:
         """The name `grad_fn` shows, e.g. MulBackward (as PyTorch spells it)."""
         return type(self).__name__ + "Backward"
 
+    def input_tensors(self) -> list:
+        """The input tensors, where still alive: a leaf is its own parent; an intermediate is
+        its parent node's output, None once nobody holds it (then its array is freed too,
+        unless an op saved it)."""
+        return [
+            parent.output() if isinstance(parent, Function) else parent
+            for parent in getattr(self, "parents", ())
+        ]
+
     def release(self) -> None:
         """Drop the saved arrays and the links to the inputs: the graph is freed."""
         self.__dict__.clear()
-        self.inputs = ()
+        self.parents = ()
         self.released = True
 
     def __repr__(self) -> str:

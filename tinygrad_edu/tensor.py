@@ -8,6 +8,7 @@ the derivatives and gradcheck.py for how they are tested.
 
 import itertools
 import numbers
+import weakref
 
 import numpy as np
 
@@ -40,8 +41,12 @@ def apply(fn_class: type, *inputs: "Tensor", **params) -> "Tensor":
     if grad_mode.state.enabled:
         needs_input_grad = tuple([t.requires_grad for t in inputs])
         if True in needs_input_grad:
-            fn.inputs, fn.needs_input_grad, fn.released = inputs, needs_input_grad, False
+            # Link to the node that made each input, not the input itself (as PyTorch's
+            # next_functions): an intermediate array is freed as soon as no op saved it.
+            fn.parents = tuple([t if t.grad_fn is None else t.grad_fn for t in inputs])
+            fn.needs_input_grad, fn.released = needs_input_grad, False
             fn.sequence_number = next(_op_counter)
+            fn.output, fn.output_dtype, fn.output_shape = weakref.ref(out), data.dtype, data.shape
             out.grad_fn, out.requires_grad = fn, True
     if op_observer is not None:
         op_observer.after_forward(fn, data)
@@ -172,30 +177,33 @@ class Tensor:
             )
             if grad.shape != self.shape:
                 raise ValueError(f"gradient has shape {grad.shape}, expected {self.shape}")
-        if self.retains_grad or self.grad_fn is None:
+        if self.grad_fn is None:  # a leaf: its gradient with respect to itself
             self._accumulate_grad(grad, owned=False)
-        if self.grad_fn is None:
             return
         pending = {self.grad_fn: grad}  # Function -> dLoss/d(its output), summed over uses
         for fn in _functions_last_first(self.grad_fn):
             grad = pending.pop(fn)
+            output = fn.output()  # alive only while someone holds the tensor
+            if output is not None and output.retains_grad:
+                output._accumulate_grad(grad, owned=False)
             input_grads = fn.backward(grad)
             if op_observer is not None:
                 op_observer.after_backward(fn, input_grads)
-            for parent, parent_grad in zip(fn.inputs, input_grads):
-                if parent_grad is None or not parent.requires_grad:
+            for parent, parent_grad in zip(fn.parents, input_grads):
+                if parent_grad is None:
                     continue
-                if parent_grad.dtype != parent.data.dtype:  # a gradient has its tensor's dtype
-                    parent_grad = parent_grad.astype(parent.data.dtype)
-                parent_fn = parent.grad_fn
-                if parent_fn is None:
-                    parent._accumulate_grad(parent_grad, _is_fresh(parent_grad, grad, input_grads))
+                if isinstance(parent, Tensor):  # a leaf: the gradient lands in its .grad
+                    if parent.requires_grad:
+                        parent_grad = _as_dtype(parent_grad, parent.data.dtype)
+                        parent._accumulate_grad(
+                            parent_grad, _is_fresh(parent_grad, grad, input_grads)
+                        )
                     continue
-                if parent.retains_grad:
-                    parent._accumulate_grad(parent_grad, owned=False)
-                # Out of place: an op may return the same array for two inputs.
-                earlier = pending.get(parent_fn)
-                pending[parent_fn] = parent_grad if earlier is None else earlier + parent_grad
+                # parent is the node that made this input. Out of place: an op may return
+                # the same array for two inputs.
+                parent_grad = _as_dtype(parent_grad, parent.output_dtype)
+                earlier = pending.get(parent)
+                pending[parent] = parent_grad if earlier is None else earlier + parent_grad
             if not retain_graph:
                 fn.release()
 
@@ -668,6 +676,11 @@ def _index_data(index):
     return index
 
 
+def _as_dtype(grad: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A gradient has its tensor's dtype (a float64 op may feed a float32 one)."""
+    return grad if grad.dtype == dtype else grad.astype(dtype)
+
+
 def _is_fresh(parent_grad, upstream_grad, input_grads) -> bool:
     """True when an op's backward made `parent_grad` just now and gave it to one input only:
     not the upstream gradient passed through (as Add does), not a view, not a numpy scalar."""
@@ -715,11 +728,10 @@ def _functions_last_first(root: Function) -> list:
                 "backward through the graph a second time: its saved arrays were freed after "
                 "the first backward; pass retain_graph=True to the first backward() to keep them"
             )
-        for parent in fn.inputs:
-            parent_fn = parent.grad_fn
-            if parent_fn is not None and parent_fn not in found:
-                found.add(parent_fn)
-                stack.append(parent_fn)
+        for parent in fn.parents:
+            if isinstance(parent, Function) and parent not in found:
+                found.add(parent)
+                stack.append(parent)
     return sorted(found, key=_sequence_number, reverse=True)
 
 

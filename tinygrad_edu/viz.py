@@ -19,6 +19,7 @@ from typing import TextIO
 import numpy as np
 
 from . import tensor as tensor_module
+from .function import Function
 from .tensor import Tensor
 
 
@@ -53,9 +54,42 @@ def graph_nodes(root: Tensor) -> list[Tensor]:
     return order
 
 
-def _inputs(node: Tensor) -> tuple:
-    """The tensors a node was made from (empty for leaves, and after backward freed the graph)."""
-    return getattr(node.grad_fn, "inputs", ()) if node.grad_fn is not None else ()
+def _inputs(node) -> tuple:
+    """The nodes a node was made from (empty for leaves, and after backward freed the graph).
+
+    The graph links ops, not tensors: an intermediate tensor nobody holds any more is
+    shown by a stand-in with its op, shape and dtype (its array was freed).
+    """
+    fn = node.grad_fn
+    if fn is None:
+        return ()
+    alive = fn.input_tensors()
+    return tuple(
+        tensor if tensor is not None else _freed_output(parent)
+        for tensor, parent in zip(alive, fn.parents)
+    )
+
+
+@dataclass(eq=False)
+class FreedOutput:
+    """Stands for an intermediate tensor whose array was freed: nobody held it and no op saved it."""
+
+    grad_fn: Function
+    shape: tuple
+    dtype: np.dtype
+    data = None
+    grad = None
+    requires_grad = True
+
+
+def _freed_output(fn: Function) -> FreedOutput:
+    """One stand-in per node (kept on the node, so shared inputs are drawn once)."""
+    stand_in = fn.__dict__.get("viz_freed_output")
+    if stand_in is None:
+        stand_in = fn.__dict__["viz_freed_output"] = FreedOutput(
+            fn, fn.output_shape, fn.output_dtype
+        )
+    return stand_in
 
 
 def describe(node: Tensor, names: Mapping[int, str] | None = None) -> tuple[str, str, str]:
@@ -68,7 +102,7 @@ def describe(node: Tensor, names: Mapping[int, str] | None = None) -> tuple[str,
     else:
         title = "leaf (requires grad)" if node.requires_grad else "constant"
     shape = f"{node.shape} {node.dtype}"
-    summary = "data " + _summary(node.data)
+    summary = "data not held" if node.data is None else "data " + _summary(node.data)
     if node.grad is not None:
         summary += ", grad " + _norm_text(node.grad.data)
     return title, shape, summary
@@ -206,7 +240,7 @@ class BackwardTrace:
     def after_backward(self, fn, input_grads: tuple) -> None:
         labels = input_names(type(fn), len(input_grads))
         gradients = []
-        for label, parent, grad in zip(labels, getattr(fn, "inputs", ()), input_grads):
+        for label, parent, grad in zip(labels, getattr(fn, "parents", ()), input_grads):
             if grad is not None:
                 name = self._ids.get(id(parent), label)
                 gradients.append(

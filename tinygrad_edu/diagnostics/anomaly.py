@@ -71,8 +71,8 @@ class AnomalyObserver:
 
 def _blame_inputs(fn) -> str:
     """A hint when the op only passed on a NaN/Inf it was given (recorded inputs only)."""
-    for index, given in enumerate(getattr(fn, "inputs", ())):
-        if _is_float(given.data) and not np.isfinite(given.data).all():
+    for index, given in enumerate(fn.input_tensors()):
+        if given is not None and _is_float(given.data) and not np.isfinite(given.data).all():
             return (
                 f"; but its input {index} already held {_what(given.data)}: "
                 "check the data or the parameters"
