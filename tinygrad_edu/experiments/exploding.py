@@ -72,9 +72,7 @@ def run(plot_path: str | None = None, progress: bool = False, quick: bool = Fals
 def plot(outcome: dict, path: str) -> None:
     runs = outcome["runs"]
     fig, axes = figures.figure()
-    figures.series_panel(
-        axes[0], runs, "step_loss", "training loss, first 100 steps (log)", log=True
-    )
+    figures.step_loss_panel(axes[0], runs)
     figures.series_panel(
         axes[1], runs, "step_max_grad_norm", "largest layer gradient norm (log)", log=True
     )

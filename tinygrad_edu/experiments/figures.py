@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..viz import pyplot
+from .runner import STEP_SERIES
 
 FAILURE_COLOURS = ["#d62728", "#ff7f0e", "#8c564b"]
 REMEDY_COLOURS = ["#2ca02c", "#1f77b4", "#17becf", "#9467bd"]
@@ -28,6 +29,13 @@ def figure(panels: int = 3):
     plt = pyplot()
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.4))
     return fig, axes
+
+
+def step_loss_panel(axis, runs: list[dict]) -> None:
+    """The training loss of the first steps (where explosions and the NaN trap happen), log scale."""
+    series_panel(
+        axis, runs, "step_loss", f"training loss, first {STEP_SERIES} steps (log)", log=True
+    )
 
 
 def series_panel(axis, runs: list[dict], key: str, title: str, log: bool = False) -> None:

@@ -78,9 +78,7 @@ def run(plot_path: str | None = None, progress: bool = False, quick: bool = Fals
 def plot(outcome: dict, path: str) -> None:
     runs = outcome["runs"]
     fig, axes = figures.figure()
-    figures.series_panel(
-        axes[0], runs, "step_loss", "training loss, first 100 steps (log)", log=True
-    )
+    figures.step_loss_panel(axes[0], runs)
     scales = [run["metrics"]["feature_max_abs"] for run in runs]
     axes[1].bar(range(len(runs)), scales, color=figures.colours(runs))
     axes[1].set_yscale("log")
