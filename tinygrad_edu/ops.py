@@ -573,24 +573,19 @@ def _contiguous(x):
     return x if x.flags.c_contiguous else np.ascontiguousarray(x)
 
 
-def _as_gemm_operand(x):
-    """A C-contiguous matrix and whether the kernel must read it transposed.
-
-    A transposed view (x.T of a C-contiguous array) is passed as its C-contiguous
-    base with trans=True: the kernel reads the transpose in place, nothing is copied.
-    """
-    if x.flags.c_contiguous:
-        return x, False
-    if x.flags.f_contiguous:
-        return x.T, True
-    return np.ascontiguousarray(x), False
+def _gemm_operand(x):
+    """x as the GEMM reads it in place: row- or column-major, rows or columns possibly
+    padded, so a transposed view (x.T) or a slice is not copied. Anything else
+    (negative or element-skipping strides) is copied once."""
+    unit_stride = x.itemsize in x.strides and min(x.strides) > 0
+    if x.flags.c_contiguous or x.flags.f_contiguous or unit_stride:
+        return x
+    return np.ascontiguousarray(x)
 
 
 def matmul_2d(a, b, trans_a=False, trans_b=False):
-    """op(a) @ op(b) on the C kernel; takes transposed views without copying."""
-    a, flip_a = _as_gemm_operand(a)
-    b, flip_b = _as_gemm_operand(b)
-    return kernels.matmul(a, b, trans_a=trans_a != flip_a, trans_b=trans_b != flip_b)
+    """op(a) @ op(b) on the C kernel; transposed views are read in place, not copied."""
+    return kernels.matmul(_gemm_operand(a), _gemm_operand(b), trans_a=trans_a, trans_b=trans_b)
 
 
 class MatMul(Function):
