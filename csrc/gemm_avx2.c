@@ -38,19 +38,7 @@
 #undef KERNEL
 const tg_sgemm_config tg_sgemm_avx2 = {"avx2", MR, VECS * LANES, 256, 120, 4096,
                                        microkernel_avx2_s};
-#undef T
-#undef SUFFIX
-#undef VEC
-#undef LANES
-#undef MASK
-#undef V_MASK
-#undef V_ZERO
-#undef V_LOAD
-#undef V_SET1
-#undef V_FMA
-#undef V_MUL
-#undef V_MASKLOAD
-#undef V_MASKSTORE
+#include "gemm_simd_undef.h"
 
 #define T double
 #define SUFFIX _avx2_d

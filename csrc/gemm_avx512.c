@@ -146,19 +146,7 @@ const tg_sgemm_config tg_sgemm_avx512 = {"avx512", MR, VECS * LANES, 192, 144, 4
                                          {pack_a_rows_avx512_s, pack_a_cols_avx512_s},
                                          {pack_b_cols_avx512_s, pack_b_rows_avx512_s},
                                          microkernel_8_rows_avx512_s, microkernel_4_rows_avx512_s};
-#undef T
-#undef SUFFIX
-#undef VEC
-#undef LANES
-#undef MASK
-#undef V_MASK
-#undef V_ZERO
-#undef V_LOAD
-#undef V_SET1
-#undef V_FMA
-#undef V_MUL
-#undef V_MASKLOAD
-#undef V_MASKSTORE
+#include "gemm_simd_undef.h"
 
 #define T double
 #define SUFFIX _avx512_d

@@ -1,0 +1,15 @@
+/* Forget one element type's vector vocabulary (the macros gemm_simd_tile.h uses),
+ * so gemm_avx512.c and gemm_avx2.c can define the next type's: float, then double. */
+#undef T
+#undef SUFFIX
+#undef VEC
+#undef LANES
+#undef MASK
+#undef V_MASK
+#undef V_ZERO
+#undef V_LOAD
+#undef V_SET1
+#undef V_FMA
+#undef V_MUL
+#undef V_MASKLOAD
+#undef V_MASKSTORE
