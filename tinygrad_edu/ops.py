@@ -96,9 +96,9 @@ class Pow(Function):
             grad_x = sum_to_shape(grad * local.astype(grad.dtype, copy=False), x.shape)
         grad_y = None
         if self.needs_input_grad[1]:
-            # d(x^y)/dy = x^y ln x; where x = 0 the limit of x^y ln x is 0 (y > 0).
+            # d(x^y)/dy = x^y ln x: nan for x < 0, and at x = 0 the limit of x^y ln x is 0 (y > 0).
             with np.errstate(divide="ignore", invalid="ignore"):
-                log_x = np.where(x > 0, np.log(np.where(x > 0, x, 1)), np.where(x == 0, 0, np.nan))
+                log_x = np.where(x == 0, 0, np.log(x))
             grad_y = sum_to_shape(grad * self.out * log_x, y.shape)
         return grad_x, grad_y
 
@@ -368,7 +368,7 @@ class Sum(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.x_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+        return x.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, grad):
         grad = _expand_reduced(grad, self.axis, self.keepdims, self.x_shape)
