@@ -56,7 +56,7 @@ kernels = Extension(
     "tinygrad_edu._kernels",
     sources=["tinygrad_edu/_kernels.pyx"] + sorted(glob("csrc/*.c")),
     include_dirs=["csrc", np.get_include()],
-    depends=sorted(glob("csrc/*.h")),
+    depends=sorted(glob("csrc/*.h") + glob("csrc/*.inc")),
     define_macros=macros,
     extra_compile_args=compile_args,
     extra_link_args=link_args,

@@ -17,7 +17,7 @@
  * Why packing: the microkernel then streams both operands with unit stride
  * from aligned buffers that stay in cache, whatever the original layout, and
  * the transposes (trans_a, trans_b) cost nothing extra: they only change the
- * order in which the packing reads (see gemm_driver.h).
+ * order in which the packing reads (see gemm_driver.inc).
  *
  * Why these sizes (AVX-512, float32; see gemm_avx512.c): a 12 x 32 tile is 24
  * of the 32 zmm registers, each k step loads 2 vectors of B and 12 broadcasts
@@ -97,9 +97,19 @@ static int gemm_threads(int64_t m, int64_t n, int64_t k) {
     return tg_threads_for((double)m * (double)n * (double)k, 1 << 20);
 }
 
-#define TG_CAT2(a, b) a##b
-#define TG_CAT(a, b) TG_CAT2(a, b)
-#define FN(name) TG_CAT(name, SUFFIX)
+/* The block sizes for a microkernel: its config's, where it fixes them, else
+ * the cache rule's (tg_blocking_rule: cache.c). */
+static tg_block_sizes config_blocking(int64_t mr, int64_t nr, int64_t kc, int64_t mc, int64_t nc,
+                                      int64_t element_size) {
+    tg_block_sizes sizes = {mc, kc, nc};
+    if (kc > 0 && mc > 0 && nc > 0) return sizes;
+    tg_cache_info caches = tg_cache_sizes();
+    tg_block_sizes derived = tg_blocking_rule(&caches, mr, nr, element_size);
+    if (sizes.kc <= 0) sizes.kc = derived.kc;
+    if (sizes.mc <= 0) sizes.mc = derived.mc;
+    if (sizes.nc <= 0) sizes.nc = derived.nc;
+    return sizes;
+}
 
 /* float32: the generic microkernel's tile is 4 x 8 */
 #define T float
@@ -111,16 +121,7 @@ static int gemm_threads(int64_t m, int64_t n, int64_t k) {
 #define GEMM tg_sgemm
 #define GENERIC_MR 4
 #define GENERIC_NR 8
-#include "gemm_driver.h"
-#undef T
-#undef SUFFIX
-#undef CONFIG
-#undef MICROKERNEL
-#undef GENERIC_CONFIG
-#undef SELECTED
-#undef GEMM
-#undef GENERIC_MR
-#undef GENERIC_NR
+#include "gemm_driver.inc"
 
 /* float64: the same code, 4 x 4 tile (half the lanes per register) */
 #define T double
@@ -132,8 +133,21 @@ static int gemm_threads(int64_t m, int64_t n, int64_t k) {
 #define GEMM tg_dgemm
 #define GENERIC_MR 4
 #define GENERIC_NR 4
-#include "gemm_driver.h"
-#undef T
+#include "gemm_driver.inc"
+
+tg_status tg_gemm_blocking(int64_t element_size, int64_t *mr, int64_t *nr, tg_block_sizes *sizes) {
+    if (element_size == (int64_t)sizeof(float)) {
+        const tg_sgemm_config *cfg = tg_sgemm_selected();
+        *mr = cfg->mr, *nr = cfg->nr, *sizes = blocking_s(cfg);
+        return TG_OK;
+    }
+    if (element_size == (int64_t)sizeof(double)) {
+        const tg_dgemm_config *cfg = tg_dgemm_selected();
+        *mr = cfg->mr, *nr = cfg->nr, *sizes = blocking_d(cfg);
+        return TG_OK;
+    }
+    return TG_ERR_ARGUMENT;
+}
 
 /* out = x @ weight^T + bias: the broadcast bias goes into out first, then one
  * GEMM adds the product onto it (beta = 1). */

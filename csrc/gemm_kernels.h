@@ -17,6 +17,13 @@
 
 #include <stdint.h>
 
+/* FN(name): name with the element type's SUFFIX appended (_s, _d, _avx2_s, ...),
+ * so each template file (gemm_driver.inc, gemm_simd_*.inc, gemm_simd_tile.h)
+ * can be included once per type and still define distinct functions. */
+#define TG_CAT2(a, b) a##b
+#define TG_CAT(a, b) TG_CAT2(a, b)
+#define FN(name) TG_CAT(name, SUFFIX)
+
 typedef void (*tg_sgemm_microkernel)(int64_t kc, const float *a, const float *b,
                                      int64_t b_step, float *c, int64_t ldc, float alpha,
                                      float beta, int64_t mr, int64_t nr);
@@ -28,7 +35,9 @@ typedef void (*tg_dgemm_microkernel)(int64_t kc, const double *a, const double *
  *   mr x nr  the register tile (C sums held in vector registers),
  *   kc       the depth of a packed sliver: an nr x kc sliver of B stays in L1,
  *   mc       rows of the packed mc x kc block of A, kept in L2,
- *   nc       columns of the packed kc x nc panel of B, kept in L3. */
+ *   nc       columns of the packed kc x nc panel of B, kept in L3.
+ * kc, mc, nc = 0: derived at run time from the CPU's cache sizes
+ * (tg_blocking_rule in cache.c); a positive value fixes that size instead. */
 /* Optional SIMD packing of one sliver (`valid` <= MR rows of op(A), or
  * <= NR columns of op(B), kc deep; src points at its first element, ld is the
  * stored matrix's leading dimension), indexed by the transpose flag:
@@ -36,7 +45,7 @@ typedef void (*tg_dgemm_microkernel)(int64_t kc, const double *a, const double *
  *   pack_a[1]: op(A) = A^T                 a copy of MR numbers per p
  *   pack_b[0]: B row-major, op(B) = B      a copy of NR numbers per p
  *   pack_b[1]: op(B) = B^T                 a transpose
- * Same output as pack_a / pack_b in gemm_driver.h, zero padding included;
+ * Same output as pack_a / pack_b in gemm_driver.inc, zero padding included;
  * NULL: the generic loop there. */
 typedef void (*tg_spack)(const float *src, int64_t ld, int64_t valid, int64_t kc, float *dst);
 

@@ -7,6 +7,7 @@
  * is the distance in elements between two consecutive rows.
  *
  * Files: threads.c (thread count), cpu.c (which SIMD microkernel runs),
+ * cache.c (cache sizes -> GEMM block sizes),
  * gemm.c (+ gemm_avx512.c, gemm_avx2.c: matrix multiply), relu.c,
  * bias.c (column sums), loss.c (softmax cross-entropy).
  */
@@ -40,6 +41,37 @@ tg_status tg_set_kernel(const char *name);
 const char *tg_get_kernel(void);
 /* 1 if the named kernel exists and this CPU can run it. */
 int tg_kernel_supported(const char *name);
+
+/* ---- cache sizes and GEMM block sizes (cache.c) --------------------------- */
+
+/* One cache level: total bytes, associativity (ways) and bytes per line. */
+typedef struct {
+    int64_t size, ways, line;
+} tg_cache_level;
+
+typedef struct {
+    tg_cache_level l1d, l2, l3; /* one core's view; L3 is usually shared */
+    const char *source;         /* "cpuid", "sysfs", or "default" (nothing reported) */
+} tg_cache_info;
+
+/* The caches of the CPU this runs on, detected on first use: cpuid (leaf 4 on
+ * Intel, 0x8000001D on AMD), else Linux sysfs (any architecture); a level that
+ * nothing reports gets a common default (32 KB L1d, 256 KB L2, 2 MB L3). */
+tg_cache_info tg_cache_sizes(void);
+
+/* The GEMM's block sizes: kc (depth, L1), mc (rows of A, L2), nc (columns of B, L3). */
+typedef struct {
+    int64_t mc, kc, nc;
+} tg_block_sizes;
+
+/* BLIS's analytical model for an mr x nr microkernel on elements of
+ * element_size bytes: a pure function of its arguments (see cache.c). */
+tg_block_sizes tg_blocking_rule(const tg_cache_info *caches, int64_t mr, int64_t nr,
+                                int64_t element_size);
+
+/* The tile and block sizes the selected microkernel uses for float32
+ * (element_size 4) or float64 (8); TG_ERR_ARGUMENT for another size. */
+tg_status tg_gemm_blocking(int64_t element_size, int64_t *mr, int64_t *nr, tg_block_sizes *sizes);
 
 /* ---- matrix multiply (gemm.c) ----------------------------------------- */
 

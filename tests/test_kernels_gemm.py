@@ -18,8 +18,9 @@ from tinygrad_edu import kernels
 KERNELS = kernels.available_kernels()
 DTYPES = [np.float32, np.float64]
 
-# register tiles: 12 x 32|16 (avx512), 6 x 16|8 (avx2), 4 x 8|4 (generic); cache blocks:
-# kc = 192 (avx512 float32) or 256, mc = 144 (avx512) / 120 (avx2) / 128 (generic), nc = 4096 (2048 generic);
+# register tiles: 12 x 32|16 (avx512), 6 x 16|8 (avx2), 4 x 8|4 (generic); the cache blocks
+# come from this machine's caches (test_gemm_blocking.py tests their boundaries), so these
+# shapes cover the tiles' edges, the short 8- and 4-row tiles, and depths around 192-256;
 # B is read in place (unpacked) when m <= 96 and trans_b is False, packed otherwise
 EDGE_SHAPES = [  # (m, k, n)
     (1, 1, 1),

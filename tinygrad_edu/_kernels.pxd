@@ -54,3 +54,22 @@ cdef extern from "kernels.h" nogil:
     tg_status tg_softmax_xent_backward_f64(const double *probs, const int64_t *target,
                                            const double *grad_loss, double *grad_logits,
                                            int64_t rows, int64_t classes, int64_t *bad_row)
+
+    ctypedef struct tg_cache_level:
+        int64_t size
+        int64_t ways
+        int64_t line
+    ctypedef struct tg_cache_info:
+        tg_cache_level l1d
+        tg_cache_level l2
+        tg_cache_level l3
+        const char *source
+    ctypedef struct tg_block_sizes:
+        int64_t mc
+        int64_t kc
+        int64_t nc
+    tg_cache_info tg_cache_sizes()
+    tg_block_sizes tg_blocking_rule(const tg_cache_info *caches, int64_t mr, int64_t nr,
+                                    int64_t element_size)
+    tg_status tg_gemm_blocking(int64_t element_size, int64_t *mr, int64_t *nr,
+                               tg_block_sizes *sizes)

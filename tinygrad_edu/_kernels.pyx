@@ -569,3 +569,72 @@ def softmax_cross_entropy_backward(ndarray probs not None, ndarray target not No
                                                   classes, &bad_row)
     check_target_status(status, bad_row, target, classes, kernel)
     return grad
+
+
+# ---- cache sizes and GEMM block sizes (csrc/cache.c) --------------------------------
+
+CACHE_LEVELS = ("l1d", "l2", "l3")
+
+
+cdef dict level_dict(tg_cache_level level):
+    return {"size": level.size, "ways": level.ways, "line": level.line}
+
+
+def cache_sizes():
+    """The data caches the GEMM's block sizes come from, as the CPU reports them.
+
+    {"l1d"|"l2"|"l3": {"size": bytes, "ways": associativity, "line": bytes},
+     "source": "cpuid", "sysfs" or "default" (nothing reported: common sizes assumed)}
+    """
+    cdef tg_cache_info caches = tg_cache_sizes()
+    return {"l1d": level_dict(caches.l1d), "l2": level_dict(caches.l2),
+            "l3": level_dict(caches.l3), "source": caches.source.decode()}
+
+
+cdef int64_t positive(object value, str name) except -1:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"blocking_rule: {name} must be a positive integer, got {value!r}")
+    return value
+
+
+cdef tg_cache_level cache_level(object spec, str name) except *:
+    """A (size, ways, line) tuple, or a cache_sizes() entry, as a tg_cache_level."""
+    if isinstance(spec, dict):
+        spec = (spec.get("size"), spec.get("ways"), spec.get("line"))
+    if not isinstance(spec, (tuple, list)) or len(spec) != 3:
+        raise ValueError(f"blocking_rule: {name} must be (size bytes, ways, line bytes), got {spec!r}")
+    cdef tg_cache_level level
+    level.size = positive(spec[0], f"{name} size")
+    level.ways = positive(spec[1], f"{name} ways")
+    level.line = positive(spec[2], f"{name} line")
+    if level.size % (level.ways * level.line) != 0:
+        raise ValueError(f"blocking_rule: {name} size {level.size} is not a whole number of "
+                         f"sets of {level.ways} ways x {level.line} bytes")
+    return level
+
+
+def blocking_rule(mr, nr, element_size, l1d, l2, l3):
+    """Block sizes {"mc", "kc", "nc"} for an mr x nr microkernel on elements of
+    element_size bytes, from caches given as (size bytes, ways, line bytes):
+    BLIS's analytical model (csrc/cache.c, docs/gemm.md), a pure function."""
+    cdef tg_cache_info caches
+    caches.l1d = cache_level(l1d, "l1d")
+    caches.l2 = cache_level(l2, "l2")
+    caches.l3 = cache_level(l3, "l3")
+    caches.source = NULL
+    cdef tg_block_sizes sizes = tg_blocking_rule(&caches, positive(mr, "mr"), positive(nr, "nr"),
+                                                 positive(element_size, "element_size"))
+    return {"mc": sizes.mc, "kc": sizes.kc, "nc": sizes.nc}
+
+
+def gemm_blocking(dtype=np.float32):
+    """The selected microkernel's tile and block sizes for float32 or float64:
+    {"kernel", "dtype", "mr", "nr", "mc", "kc", "nc"} (the caches' rule unless the kernel fixes them)."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"gemm_blocking: dtype must be float32 or float64, got {dtype}")
+    cdef int64_t mr = 0, nr = 0
+    cdef tg_block_sizes sizes
+    tg_gemm_blocking(dtype.itemsize, &mr, &nr, &sizes)
+    return {"kernel": get_kernel(), "dtype": dtype.name, "mr": mr, "nr": nr,
+            "mc": sizes.mc, "kc": sizes.kc, "nc": sizes.nc}

@@ -79,3 +79,9 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The C kernels' thread count (default: OpenMP's, i.e. the cores or OMP_NUM_THREADS)."""
     return _kernels.get_num_threads()
+
+
+# The caches the GEMM's block sizes come from, and the rule (csrc/cache.c, docs/gemm.md).
+from ._kernels import blocking_rule, cache_sizes, gemm_blocking  # noqa: E402
+
+__all__ += ["blocking_rule", "cache_sizes", "gemm_blocking"]
