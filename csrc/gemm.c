@@ -22,10 +22,10 @@
  * Why these sizes (AVX-512, float32; see gemm_avx512.c): a 12 x 32 tile is 24
  * of the 32 zmm registers, each k step loads 2 vectors of B and 12 broadcasts
  * of A for 24 FMAs, enough independent sums to keep both FMA pipes busy through
- * their 4-cycle latency. KC = 192 makes a B sliver 24 KB, which stays in the
- * 48 KB L1 while the A slivers (9 KB each) stream past it; MC x KC of A fits
- * easily in the 2 MB L2; NC bounds the B panel for L3. docs/gemm.md has the measured effect
- * of each step.
+ * their 4-cycle latency. KC, MC and NC are not constants: cache.c derives them
+ * at run time from the CPU's cache sizes (on a 48 KB, 12-way L1: KC = 256, a
+ * 32 KB B sliver in 8 ways beside 12 KB A slivers in 3), by BLIS's analytical
+ * model. docs/gemm.md has the rule and the measured effect of each step.
  *
  * Threads (OpenMP): C is cut into one panel per thread (whole NR-column or
  * MR-row slivers) and each thread runs the five loops on its panel with
