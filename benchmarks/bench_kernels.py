@@ -84,6 +84,40 @@ def gemm_variants(case, dtype, torch) -> dict[str, Callable[[], object]]:
     return variants
 
 
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux /proc/cpuinfo; elsewhere platform's best guess)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("model name", "Model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def openblas_core() -> str | None:
+    """OpenBLAS's kernel family for NumPy (e.g. "Haswell", "SkylakeX"; needs threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    for pool in threadpool_info():
+        if pool.get("internal_api") == "openblas":
+            return pool.get("architecture")
+    return None
+
+
+def blocking_summary() -> dict:
+    """The caches our GEMM's block sizes come from, and the sizes per dtype."""
+    caches = kernels.cache_sizes()
+    return {
+        "caches": caches,
+        "float32": kernels.gemm_blocking(np.float32),
+        "float64": kernels.gemm_blocking(np.float64),
+    }
+
+
 def blas_threads(threads: int):
     """A context limiting NumPy's BLAS to `threads` (needs threadpoolctl; else no limit)."""
     try:
@@ -176,6 +210,9 @@ def run(quick: bool = False, threads: list[int] | None = None) -> dict:
             "torch": torch.__version__ if torch else None,
             "cpus": os.cpu_count(),
             "kernel": kernels.get_kernel(),
+            "cpu_model": cpu_model(),
+            "openblas_core": openblas_core(),
+            "blocking": blocking_summary(),
             "quick": quick,
         },
         "gemm": [],
@@ -192,6 +229,24 @@ def run(quick: bool = False, threads: list[int] | None = None) -> dict:
     return results
 
 
+def machine_line(machine: dict) -> str:
+    """CPU, OpenBLAS kernel family, and the caches and block sizes our GEMM used."""
+    blocking = machine["blocking"]
+    caches = blocking["caches"]
+    cache_text = ", ".join(
+        f"{name} {caches[name]['size'] // 1024} KB {caches[name]['ways']}-way"
+        for name in ("l1d", "l2", "l3")
+    )
+    sizes = "; ".join(
+        f"{dtype} {b['mr']}x{b['nr']} tile, KC {b['kc']} MC {b['mc']} NC {b['nc']}"
+        for dtype, b in ((d, blocking[d]) for d in ("float32", "float64"))
+    )
+    return (
+        f"CPU: {machine['cpu_model']}; OpenBLAS core: {machine['openblas_core']}; "
+        f"caches ({caches['source']}): {cache_text}; blocking: {sizes}."
+    )
+
+
 def _fmt(value, digits=2) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
@@ -204,6 +259,8 @@ def format_markdown(results: dict) -> str:
             f"Kernel `{machine['kernel']}`, numpy {machine['numpy']}, torch {machine['torch']}, "
             f"{machine['cpus']} CPUs. Medians of interleaved runs; ratio = other time / our time."
         ),
+        "",
+        machine_line(machine),
         "",
         (
             "| dtype | threads | case | tg us | tg GFLOP/s | numpy GFLOP/s | vs numpy "
