@@ -32,7 +32,7 @@ int tg_have_openmp(void);
 
 /* ---- microkernel choice (cpu.c) ----------------------------------------- */
 
-/* Use the named GEMM microkernels: "avx512", "avx2" or "generic"; NULL picks the
+/* Use the named GEMM microkernels: "avx512", "avx2", "neon" or "generic"; NULL picks the
  * best this CPU supports. TG_ERR_ARGUMENT if unknown or not supported here.
  * Before the first call, TINYGRAD_EDU_KERNEL (if it names a supported kernel)
  * or else the best supported kernel is used. */

@@ -145,7 +145,7 @@ def have_openmp():
     return bool(tg_have_openmp())
 
 
-KERNEL_NAMES = ("avx512", "avx2", "generic")
+KERNEL_NAMES = ("avx512", "avx2", "neon", "generic")
 
 
 def available_kernels():
