@@ -47,9 +47,14 @@ CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-p
 run() { qemu-aarch64-static -L "$sysroot" "$@"; }
 
 echo "== aarch64, OpenMP build under qemu"
+# shellcheck disable=SC2086  # $shapes is empty or one option
 OMP_NUM_THREADS=2 run "$work/test_openmp" $shapes --expect-kernel=neon | tee "$work/openmp.log"
-grep -qx "selected kernel: neon" "$work/openmp.log" || { echo "arm64: neon was not selected" >&2; exit 1; }
+if ! grep -qx "selected kernel: neon" "$work/openmp.log"; then
+  echo "arm64: the NEON kernel was not selected" >&2
+  exit 1
+fi
 echo "== aarch64, serial build under qemu"
+# shellcheck disable=SC2086
 run "$work/test_serial" $shapes --expect-kernel=neon
 echo "== aarch64, AddressSanitizer + UBSan build under qemu"
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -7,7 +7,7 @@
  * is the distance in elements between two consecutive rows.
  *
  * Files: threads.c (thread count), cpu.c (which SIMD microkernel runs),
- * gemm.c (+ gemm_avx512.c, gemm_avx2.c: matrix multiply), relu.c,
+ * gemm.c (+ gemm_avx512.c, gemm_avx2.c, gemm_neon.c: matrix multiply), relu.c,
  * bias.c (column sums), loss.c (softmax cross-entropy).
  */
 #ifndef TG_KERNELS_H

@@ -60,6 +60,16 @@ static double uniform(void) {
 
 static int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 
+/* malloc, or the end of the test run (one spare byte: a 0-length array is not NULL) */
+static void *allocate(size_t bytes) {
+    void *memory = malloc(bytes + 1);
+    if (!memory) {
+        printf("FAIL: out of memory for %zu bytes\n", bytes);
+        exit(1);
+    }
+    return memory;
+}
+
 /* One GEMM to check: C = alpha * op(A) @ op(B) + beta * C, each leading
  * dimension `pad` elements longer than needed; threads: compare 1 and 3 threads. */
 typedef struct {
@@ -125,7 +135,8 @@ static const double alpha_beta[][2] = {{1, 0}, {1, 1}, {-0.5, 2}, {0, 0.5}, {1.5
 
 /* Sizes around every register tile edge (MR, NR of 4, 6, 8, 12, 16, 32, +-1)
  * and k from empty to a few dozen. */
-static const int64_t edge_sizes[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 25, 31, 33};
+static const int64_t edge_sizes[] = {0,  1,  2,  3,  4,  5,  6,  7,  8, 9,
+                                     11, 12, 13, 15, 16, 17, 25, 31, 33};
 static const int64_t edge_sizes_quick[] = {0, 1, 3, 4, 5, 6, 7, 12, 13, 17, 25, 33};
 static const int64_t depths[] = {0, 1, 2, 3, 8, 17, 40};
 static const int64_t depths_quick[] = {0, 1, 3, 17};
@@ -179,7 +190,8 @@ static void check_every_kernel(void) {
         long before = checks, failed_before = failures;
         set_context("kernel %s", names[i]);
         expect_status(tg_set_kernel(names[i]), TG_OK, "tg_set_kernel");
-        if (strcmp(tg_get_kernel(), names[i]) != 0) failure("tg_get_kernel() = %s", tg_get_kernel());
+        if (strcmp(tg_get_kernel(), names[i]) != 0)
+            failure("tg_get_kernel() = %s", tg_get_kernel());
         for_each_gemm_case(check_gemm_s);
         for_each_gemm_case(check_gemm_d);
         printf("kernel %-8s %6ld GEMM checks, %ld failures\n", names[i], checks - before,
