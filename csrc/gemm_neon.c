@@ -20,7 +20,7 @@
 #include <arm_neon.h>
 #include <string.h>
 
-#define TG_TARGET
+#define TG_TARGET /* NEON is AArch64's baseline: no target attribute */
 #define TG_CAT2(a, b) a##b
 #define TG_CAT(a, b) TG_CAT2(a, b)
 #define FN(name) TG_CAT(name, SUFFIX)
@@ -79,10 +79,12 @@ static inline void store_partial_neon_s(float *dst, int64_t cols, float32x4_t v)
 
 /* KC = 256: a B sliver is 12 KB and an A sliver 6 KB, inside the smallest
  * common AArch64 L1d (32 KB); MC x KC of A is 120 KB, inside any L2 (>= 256 KB).
- * Not tuned on ARM hardware (none here): the sizes follow the model, not a timing. */
-const tg_sgemm_config tg_sgemm_neon = {"neon", MR, VECS * LANES, 256, 120, 3072,
-                                       microkernel_neon_s, {NULL, NULL}, {NULL, NULL},
-                                       NULL, microkernel_4_rows_neon_s};
+ * Not tuned on ARM hardware (none here): the sizes follow the model, not a timing.
+ * No NEON packing routines (pack_a, pack_b unset): the driver's loops pack. */
+const tg_sgemm_config tg_sgemm_neon = {.name = "neon", .mr = MR, .nr = VECS * LANES,
+                                       .kc = 256, .mc = 120, .nc = 3072,
+                                       .kernel = microkernel_neon_s,
+                                       .kernel_4_rows = microkernel_4_rows_neon_s};
 #include "gemm_simd_undef.h"
 
 /* ---- float64: 6 x 6 ----------------------------------------------------------- */
@@ -129,7 +131,8 @@ static inline void store_partial_neon_d(double *dst, int64_t cols, float64x2_t v
 #undef KERNEL
 
 /* KC = 256: a B sliver and an A sliver are 12 KB each (L1); MC x KC of A 240 KB (L2). */
-const tg_dgemm_config tg_dgemm_neon = {"neon", MR, VECS * LANES, 256, 120, 3072,
-                                       microkernel_neon_d, {NULL, NULL}, {NULL, NULL},
-                                       NULL, microkernel_4_rows_neon_d};
+const tg_dgemm_config tg_dgemm_neon = {.name = "neon", .mr = MR, .nr = VECS * LANES,
+                                       .kc = 256, .mc = 120, .nc = 3072,
+                                       .kernel = microkernel_neon_d,
+                                       .kernel_4_rows = microkernel_4_rows_neon_d};
 #endif
