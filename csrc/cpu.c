@@ -2,7 +2,8 @@
  *
  * One binary serves every x86-64 CPU: the AVX-512 and AVX2 microkernels are
  * compiled with per-function target attributes (no -march=native), and this
- * file picks the widest one the running CPU supports. The portable C kernel is
+ * file picks the widest one the running CPU supports. On AArch64 the NEON
+ * microkernel needs no test (every AArch64 CPU has NEON). The portable C kernel is
  * always there; TINYGRAD_EDU_KERNEL=generic (read at first use) or
  * tg_set_kernel("generic") forces it, so tests can cover every path.
  */
@@ -12,8 +13,8 @@
 #include "gemm_kernels.h"
 #include "kernels.h"
 
-enum { KERNEL_GENERIC, KERNEL_AVX2, KERNEL_AVX512, KERNEL_COUNT };
-static const char *const kernel_names[KERNEL_COUNT] = {"generic", "avx2", "avx512"};
+enum { KERNEL_GENERIC, KERNEL_AVX2, KERNEL_AVX512, KERNEL_NEON, KERNEL_COUNT };
+static const char *const kernel_names[KERNEL_COUNT] = {"generic", "avx2", "avx512", "neon"};
 
 /* The chosen kernel, or -1 before the first use. Read and written atomically
  * because GEMMs run with the GIL released while Python may change it. */
@@ -24,6 +25,9 @@ static int cpu_supports(int kernel) {
     __builtin_cpu_init();
     if (kernel == KERNEL_AVX512) return __builtin_cpu_supports("avx512f");
     if (kernel == KERNEL_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+#ifdef TG_HAVE_NEON_KERNELS
+    if (kernel == KERNEL_NEON) return 1;
 #endif
     return kernel == KERNEL_GENERIC;
 }
@@ -71,6 +75,9 @@ const tg_sgemm_config *tg_sgemm_selected(void) {
         case KERNEL_AVX512: return &tg_sgemm_avx512;
         case KERNEL_AVX2: return &tg_sgemm_avx2;
 #endif
+#ifdef TG_HAVE_NEON_KERNELS
+        case KERNEL_NEON: return &tg_sgemm_neon;
+#endif
         default: return &tg_sgemm_generic;
     }
 }
@@ -80,6 +87,9 @@ const tg_dgemm_config *tg_dgemm_selected(void) {
 #ifdef TG_HAVE_X86_KERNELS
         case KERNEL_AVX512: return &tg_dgemm_avx512;
         case KERNEL_AVX2: return &tg_dgemm_avx2;
+#endif
+#ifdef TG_HAVE_NEON_KERNELS
+        case KERNEL_NEON: return &tg_dgemm_neon;
 #endif
         default: return &tg_dgemm_generic;
     }

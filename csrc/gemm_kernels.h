@@ -76,6 +76,11 @@ extern const tg_dgemm_config tg_dgemm_generic;
 extern const tg_sgemm_config tg_sgemm_avx512, tg_sgemm_avx2;
 extern const tg_dgemm_config tg_dgemm_avx512, tg_dgemm_avx2;
 #endif
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define TG_HAVE_NEON_KERNELS 1 /* NEON is part of every AArch64 CPU */
+extern const tg_sgemm_config tg_sgemm_neon;
+extern const tg_dgemm_config tg_dgemm_neon;
+#endif
 
 /* The configs the running CPU (or TINYGRAD_EDU_KERNEL / tg_set_kernel) chose. */
 const tg_sgemm_config *tg_sgemm_selected(void);

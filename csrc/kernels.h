@@ -8,7 +8,7 @@
  *
  * Files: threads.c (thread count), cpu.c (which SIMD microkernel runs),
  * cache.c (cache sizes -> GEMM block sizes),
- * gemm.c (+ gemm_avx512.c, gemm_avx2.c: matrix multiply), relu.c,
+ * gemm.c (+ gemm_avx512.c, gemm_avx2.c, gemm_neon.c: matrix multiply), relu.c,
  * bias.c (column sums), loss.c (softmax cross-entropy).
  */
 #ifndef TG_KERNELS_H
@@ -33,7 +33,7 @@ int tg_have_openmp(void);
 
 /* ---- microkernel choice (cpu.c) ----------------------------------------- */
 
-/* Use the named GEMM microkernels: "avx512", "avx2" or "generic"; NULL picks the
+/* Use the named GEMM microkernels: "avx512", "avx2", "neon" or "generic"; NULL picks the
  * best this CPU supports. TG_ERR_ARGUMENT if unknown or not supported here.
  * Before the first call, TINYGRAD_EDU_KERNEL (if it names a supported kernel)
  * or else the best supported kernel is used. */

@@ -145,7 +145,7 @@ def have_openmp():
     return bool(tg_have_openmp())
 
 
-KERNEL_NAMES = ("avx512", "avx2", "generic")
+KERNEL_NAMES = ("avx512", "avx2", "neon", "generic")
 
 
 def available_kernels():
@@ -154,7 +154,7 @@ def available_kernels():
 
 
 def set_kernel(name):
-    """Use the named GEMM microkernel ("avx512", "avx2", "generic"); None: the best one."""
+    """Use the named GEMM microkernel ("avx512", "avx2", "neon", "generic"); None: the best one."""
     if name is None:
         tg_set_kernel(NULL)
         return
@@ -165,7 +165,7 @@ def set_kernel(name):
 
 
 def get_kernel():
-    """The name of the GEMM microkernel in use, e.g. "avx512", "avx2" or "generic"."""
+    """The name of the GEMM microkernel in use, e.g. "avx512", "avx2", "neon" or "generic"."""
     return tg_get_kernel().decode()
 
 
