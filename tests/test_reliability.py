@@ -196,10 +196,15 @@ def test_a_call_never_starts_more_threads_than_the_machine_has_cores():
 
 IMPORT_QUIETLY = """
     import os, warnings
+    import numpy  # (numpy itself sets and unsets OPENBLAS_MAIN_FREE while it loads)
     before = dict(os.environ)
+    writes = []
+    os.putenv = lambda *args: writes.append(args)  # what os.environ[...] = ... and del call
+    os.unsetenv = lambda *args: writes.append(args)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         import tinygrad_edu
+    assert writes == [], writes  # not even for a moment
     assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())
     assert os.getenv("OMP_WAIT_POLICY") is None
     print("ok")
