@@ -9,6 +9,7 @@ attribute lookups on the happy path) because ops.py calls these per op.
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint8_t
+from libc.string cimport memcpy
 
 cnp.import_array()
 
@@ -563,7 +564,10 @@ cdef ndarray private_copy(ndarray target):
     Python thread could rewrite the user's array in between, so C reads this copy
     (checked and used as the same values) and never the user's memory.
     """
-    return <ndarray>cnp.PyArray_NewCopy(target, cnp.NPY_CORDER)
+    cdef ndarray copy = <ndarray>cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(target), cnp.NPY_INT64, 0)
+    # (check_target made target 1-D, C-contiguous int64; memcpy costs a fifth of NewCopy)
+    memcpy(cnp.PyArray_DATA(copy), cnp.PyArray_DATA(target), cnp.PyArray_NBYTES(target))
+    return copy
 
 
 cdef int check_target_status(tg_status status, int64_t bad_row, ndarray target,
