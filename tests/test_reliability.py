@@ -144,7 +144,8 @@ def test_a_forked_child_runs_kernels_serially_instead_of_hanging():
 @pytest.mark.parametrize("count", [kernels.MAX_THREADS + 1, 100_000, 2**31, 2**64])
 def test_absurd_thread_counts_raise_value_error_naming_the_limit(count):
     before = tg.get_num_threads()
-    with pytest.raises(ValueError, match=f"set_num_threads: n must be at most {kernels.MAX_THREADS}"):
+    limit = f"set_num_threads: n must be at most {kernels.MAX_THREADS}"
+    with pytest.raises(ValueError, match=limit):
         tg.set_num_threads(count)
     assert tg.get_num_threads() == before
 
@@ -244,6 +245,8 @@ def test_idle_openmp_threads_still_sleep_instead_of_spinning():
     result = run_python(code, OMP_WAIT_POLICY=None, OMP_DISPLAY_ENV="true")
     assert_ran(result)
     assert "OMP_WAIT_POLICY = 'PASSIVE'" in result.stderr, result.stderr
-    chosen = run_python(code.replace("not in", "in"), OMP_WAIT_POLICY="active", OMP_DISPLAY_ENV="true")
+    chosen = run_python(
+        code.replace("not in", "in"), OMP_WAIT_POLICY="active", OMP_DISPLAY_ENV="true"
+    )
     assert_ran(chosen)
     assert "OMP_WAIT_POLICY = 'ACTIVE'" in chosen.stderr, chosen.stderr

@@ -48,7 +48,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     Everything is checked before anything is written (what could not be loaded back
     exactly raises TypeError or ValueError naming where it is), and the file is
     replaced in one step, so a failed save leaves the previous checkpoint intact. A
-    flat dict of arrays is a plain .npz that numpy.load reads too.
+    flat dict of arrays is a plain .npz that numpy.load reads too; load gives back
+    dicts as dicts (order kept), Tensors as Tensors, numpy scalars as numpy scalars.
     """
     if _is_flat_state_dict(obj):
         arrays, structure = obj, None
@@ -136,7 +137,9 @@ def _encode(value: Any, arrays: dict, where: str, depth: int) -> Any:
 def _as_saveable(name: str, value: Any) -> np.ndarray:
     array = np.asarray(value) if isinstance(value, np.generic) else value
     if not isinstance(array, np.ndarray):
-        raise TypeError(f"state_dict[{name!r}] must be an array or Tensor, got {type(value).__name__}")
+        raise TypeError(
+            f"state_dict[{name!r}] must be an array or Tensor, got {type(value).__name__}"
+        )
     if array.dtype.hasobject:
         raise ValueError(
             f"array {name!r} holds Python objects (dtype {array.dtype}); only numbers are saved"
