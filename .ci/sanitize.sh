@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build the C core with AddressSanitizer + UndefinedBehaviorSanitizer in a temporary
 # copy of the source tree and run the kernel tests (on both kernel paths) and the op,
-# hostile-input and thread tests (on the default path) against that build.
+# hostile-input, thread and reliability tests (on the default path) against that build.
+# The reliability tests start child interpreters (a thread racing the cross-entropy
+# target, a forked child, absurd thread counts); they inherit LD_PRELOAD and PYTHONPATH,
+# so those children run the instrumented build too.
 #
 # Python itself is not instrumented, so the ASan runtime is preloaded
 # (LD_PRELOAD) and leak detection is off (the interpreter keeps memory alive on
@@ -19,7 +22,8 @@ mkdir -p "$work/tests"
 cp -r csrc setup.py pyproject.toml "$work/"
 cp -r tinygrad_edu "$work/"
 find "$work/tinygrad_edu" \( -name '*.so' -o -name '_kernels.c' -o -name '__pycache__' \) -prune -exec rm -rf {} +
-cp tests/test_kernels*.py tests/test_ops.py tests/test_hostile_ops.py tests/test_threads.py "$work/tests/"
+cp tests/test_kernels*.py tests/test_ops.py tests/test_hostile_ops.py tests/test_threads.py \
+  tests/test_reliability.py "$work/tests/"
 [ -f tests/conftest.py ] && cp tests/conftest.py "$work/tests/"
 [ -f README.md ] && cp README.md "$work/"
 
@@ -51,6 +55,7 @@ for kernel in "" generic; do
   echo "sanitize: kernel tests (TINYGRAD_EDU_KERNEL=${kernel:-default})"
   TINYGRAD_EDU_KERNEL="$kernel" python -m pytest -q -p no:cacheprovider tests/test_kernels*.py
 done
-echo "sanitize: op, hostile-input and thread tests through the public API"
-python -m pytest -q -p no:cacheprovider tests/test_ops.py tests/test_hostile_ops.py tests/test_threads.py
+echo "sanitize: op, hostile-input, thread and reliability tests through the public API"
+python -m pytest -q -p no:cacheprovider tests/test_ops.py tests/test_hostile_ops.py tests/test_threads.py \
+  tests/test_reliability.py
 echo "sanitize: clean (source: $repo)"

@@ -199,3 +199,17 @@ def test_float32_round_trips_stay_float32(data):
         assert scaled.dtype == back.dtype == np.float32
         column_scale = np.abs(data).max(axis=0) + 1e-30
         assert (np.abs(back - data) / column_scale).max() <= 1e-5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.filterwarnings("error")
+def test_linear_scaler_handles_data_spanning_the_whole_float_range(dtype):
+    """x − min overflowed to inf for float32 data spanning ±3e38 (and float64's ±1.7e308)."""
+    biggest = np.finfo(dtype).max
+    X = np.array([[-biggest, 1.0], [0.0, 2.0], [biggest, 3.0]], dtype=dtype)
+    scaler = features.LinearScaler()
+    scaled = scaler.fit_transform(X)
+    assert scaled.dtype == dtype
+    np.testing.assert_allclose(scaled, [[-1, -1], [0, 0], [1, 1]], atol=1e-6)
+    np.testing.assert_allclose(scaler.inverse_transform(scaled), X, rtol=1e-6, atol=biggest * 1e-6)
+    assert np.isfinite(scaler.inverse_transform(scaled)).all()

@@ -255,3 +255,30 @@ def test_repeated_calls_do_not_leak():
     finally:
         kernels.set_num_threads(threads)
     assert grown < 8 * 1024, f"resident memory grew by {grown} KB over 300 rounds"
+
+
+# ---- numerics over many classes ----------------------------------------------------------
+
+
+def test_float32_cross_entropy_over_two_million_classes_keeps_float32_accuracy():
+    """The exp() sum is accumulated in double: a float accumulator was off by 1e-3 here."""
+    logits = np.random.default_rng(0).standard_normal((1, 2_000_000)).astype(np.float32)
+    target = np.array([123], np.int64)
+    losses, probs = kernels.softmax_cross_entropy(logits, target)
+    wide = logits.astype(np.float64)
+    log_sum = wide.max() + np.log(np.exp(wide - wide.max()).sum())
+    expected = log_sum - wide[0, 123]
+    assert abs(losses[0] - expected) / expected < 1e-6
+    np.testing.assert_allclose(probs.sum(dtype=np.float64), 1.0, rtol=1e-5)
+
+
+def test_cross_entropy_reads_its_own_copy_of_the_target():
+    """C reads the classes again per row without the GIL: it must never read the caller's array."""
+    logits = np.zeros((3, 4), np.float32)
+    target = np.array([0, 1, 2], np.int64)
+    losses, probs = kernels.softmax_cross_entropy(logits, target)
+    grad = kernels.softmax_cross_entropy_backward(probs, target, np.ones(3, np.float32))
+    np.testing.assert_allclose(losses, np.log(4), rtol=1e-6)
+    np.testing.assert_allclose(grad[np.arange(3), target], 0.25 - 1, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"target\[1\] = 9 is not a class index"):
+        kernels.softmax_cross_entropy(logits, np.array([0, 9, 2], np.int64))

@@ -113,3 +113,50 @@ def test_pyplot_without_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         viz.pyplot()
+
+
+TREE_OF_A_LONG_CHAIN = """
+import resource
+import tinygrad_edu as tg
+from tinygrad_edu import viz
+
+# quadratic memory (each line indented by its whole depth) needed 24 GB here
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+depth = 50_000
+y = tg.Tensor([1.0], requires_grad=True)
+for _ in range(depth):
+    y = y * 1.0
+lines = viz.text_tree(y).splitlines()
+assert len(lines) == 2 * depth + 1, len(lines)  # every Mul, its constant 1.0, and the leaf
+assert max(len(line) for line in lines) < 4 * viz.MAX_TREE_INDENT + 100
+assert any(f"[depth {depth}]" in line for line in lines)
+print("ok")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="address-space limit via resource (Linux)")
+def test_text_tree_of_a_50000_op_chain_takes_linear_time_and_memory():
+    import os
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", TREE_OF_A_LONG_CHAIN],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_text_tree_marks_lines_below_the_indentation_limit_with_their_depth():
+    y = tg.Tensor([2.0], requires_grad=True)
+    for _ in range(viz.MAX_TREE_INDENT + 3):
+        y = y * 1.0
+    lines = viz.text_tree(y).splitlines()
+    assert not any("[depth" in line for line in lines[: viz.MAX_TREE_INDENT + 1])
+    assert lines[viz.MAX_TREE_INDENT + 1].startswith(
+        "│   " * viz.MAX_TREE_INDENT + f"├── [depth {viz.MAX_TREE_INDENT + 1}] #"
+    )
+    leaf = lines[viz.MAX_TREE_INDENT + 3]
+    assert f"[depth {viz.MAX_TREE_INDENT + 3}]" in leaf and leaf.endswith("data 2")

@@ -9,6 +9,7 @@ attribute lookups on the happy path) because ops.py calls these per op.
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint8_t
+from libc.string cimport memcpy
 
 cnp.import_array()
 
@@ -127,11 +128,91 @@ cdef ndarray output(object out, int ndim, cnp.npy_intp *dims, int typenum, str k
     return array
 
 
+# ---- the float32/float64 twin of each C kernel, chosen in one place -----------------
+#
+# csrc/ compiles every kernel twice (..._f32 and ..._f64). Each helper below picks the
+# twin for the array's dtype (`single`: float32) and casts the data pointers to it, so
+# that a binding checks its arguments and then makes one call without the GIL.
+
+
+cdef inline tg_status gemm_c(bint single, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                             double alpha, const void *a, int64_t lda, const void *b,
+                             int64_t ldb, double beta, void *c, int64_t ldc) noexcept nogil:
+    if single:
+        return tg_sgemm(ta, tb, m, n, k, <float>alpha, <const float *>a, lda,
+                        <const float *>b, ldb, <float>beta, <float *>c, ldc)
+    return tg_dgemm(ta, tb, m, n, k, alpha, <const double *>a, lda, <const double *>b, ldb,
+                    beta, <double *>c, ldc)
+
+
+cdef inline tg_status linear_c(bint single, const void *x, const void *weight,
+                               const void *bias, void *out, int64_t rows, int64_t inputs,
+                               int64_t outs) noexcept nogil:
+    if single:
+        return tg_linear_f32(<const float *>x, <const float *>weight, <const float *>bias,
+                             <float *>out, rows, inputs, outs)
+    return tg_linear_f64(<const double *>x, <const double *>weight, <const double *>bias,
+                         <double *>out, rows, inputs, outs)
+
+
+cdef inline tg_status relu_c(bint single, const void *x, void *out, int64_t rows,
+                             int64_t cols, uint8_t *alive) noexcept nogil:
+    if single:
+        return tg_relu_f32(<const float *>x, <float *>out, rows, cols, alive)
+    return tg_relu_f64(<const double *>x, <double *>out, rows, cols, alive)
+
+
+cdef inline tg_status relu_backward_c(bint single, const void *x, const void *grad_out,
+                                      void *grad_x, int64_t n) noexcept nogil:
+    if single:
+        return tg_relu_backward_f32(<const float *>x, <const float *>grad_out,
+                                    <float *>grad_x, n)
+    return tg_relu_backward_f64(<const double *>x, <const double *>grad_out,
+                                <double *>grad_x, n)
+
+
+cdef inline tg_status axpy_c(bint single, double alpha, const void *x, void *y,
+                             int64_t n) noexcept nogil:
+    if single:
+        return tg_axpy_f32(<float>alpha, <const float *>x, <float *>y, n)
+    return tg_axpy_f64(alpha, <const double *>x, <double *>y, n)
+
+
+cdef inline tg_status column_sum_c(bint single, const void *x, void *out, int64_t rows,
+                                   int64_t cols) noexcept nogil:
+    if single:
+        return tg_column_sum_f32(<const float *>x, <float *>out, rows, cols)
+    return tg_column_sum_f64(<const double *>x, <double *>out, rows, cols)
+
+
+cdef inline tg_status softmax_xent_c(bint single, const void *logits, const int64_t *target,
+                                     void *losses, void *probs, int64_t rows, int64_t classes,
+                                     int64_t *bad_row) noexcept nogil:
+    if single:
+        return tg_softmax_xent_f32(<const float *>logits, target, <float *>losses,
+                                   <float *>probs, rows, classes, bad_row)
+    return tg_softmax_xent_f64(<const double *>logits, target, <double *>losses,
+                               <double *>probs, rows, classes, bad_row)
+
+
+cdef inline tg_status softmax_xent_backward_c(bint single, const void *probs,
+                                              const int64_t *target, const void *grad_loss,
+                                              void *grad_logits, int64_t rows,
+                                              int64_t classes, int64_t *bad_row) noexcept nogil:
+    if single:
+        return tg_softmax_xent_backward_f32(<const float *>probs, target,
+                                            <const float *>grad_loss, <float *>grad_logits,
+                                            rows, classes, bad_row)
+    return tg_softmax_xent_backward_f64(<const double *>probs, target,
+                                        <const double *>grad_loss, <double *>grad_logits,
+                                        rows, classes, bad_row)
+
+
 # ---- threads --------------------------------------------------------------------------
 
 
 def set_num_threads(int n):
-    """Use n threads in the C kernels (n >= 1, checked by kernels.set_num_threads)."""
+    """Use at most n threads in the C kernels (1 <= n, checked by kernels.set_num_threads)."""
     tg_set_num_threads(n)
 
 
@@ -155,13 +236,15 @@ def available_kernels():
 
 def set_kernel(name):
     """Use the named GEMM microkernel ("avx512", "avx2", "neon", "generic"); None: the best one."""
+    global kernel_choice_problem
     if name is None:
         tg_set_kernel(NULL)
-        return
-    if name not in available_kernels():
+    elif name not in available_kernels():
         raise ValueError(f"set_kernel: name must be one of {available_kernels()} on this CPU "
                          f"(or None for the best), got {name!r}")
-    tg_set_kernel((<str>name).encode())
+    else:
+        tg_set_kernel((<str>name).encode())
+    kernel_choice_problem = None  # an explicit choice replaces TINYGRAD_EDU_KERNEL's
 
 
 def get_kernel():
@@ -169,18 +252,30 @@ def get_kernel():
     return tg_get_kernel().decode()
 
 
-def _check_kernel_environment():
-    """Warn once, at import, if TINYGRAD_EDU_KERNEL names no kernel this CPU runs."""
+def kernel_environment_problem():
+    """Why TINYGRAD_EDU_KERNEL cannot be honoured (it names no kernel this CPU runs), or None.
+
+    Importing stays quiet; instead every GEMM raises this as a ValueError until the
+    variable is fixed or set_kernel() chooses explicitly: a run that asked for one
+    code path (CI forcing "generic", say) never silently measures another.
+    """
     import os
-    import warnings
 
     name = os.environ.get("TINYGRAD_EDU_KERNEL")
     if name and name not in available_kernels():
-        warnings.warn(f"TINYGRAD_EDU_KERNEL={name!r} is not one of {available_kernels()}; "
-                      f"using {get_kernel()!r}", RuntimeWarning, stacklevel=2)
+        return (f"TINYGRAD_EDU_KERNEL={name!r} names no GEMM kernel this CPU runs; "
+                f"use one of {available_kernels()}, unset it, or call "
+                f"tinygrad_edu.kernels.set_kernel(None) for the best")
+    return None
 
 
-_check_kernel_environment()
+cdef object kernel_choice_problem = kernel_environment_problem()
+
+
+cdef inline int check_kernel_choice() except -1:
+    if kernel_choice_problem is not None:
+        raise ValueError(kernel_choice_problem)
+    return 0
 
 
 # ---- matrix multiply ------------------------------------------------------------------
@@ -238,6 +333,7 @@ def matmul(ndarray a not None, ndarray b not None, out=None, bint trans_a=False,
     array when None (then beta must be 0). 0xK @ KxN is empty, Kx0 @ 0xN is zeros.
     """
     cdef str kernel = "matmul"
+    check_kernel_choice()
     cdef int typenum = float_type(a, kernel, "a")
     check_dtype(b, typenum, kernel, "b", a, "a")
     cdef int64_t lda, ldb
@@ -266,15 +362,10 @@ def matmul(ndarray a not None, ndarray b not None, out=None, bint trans_a=False,
     cdef void *pa = cnp.PyArray_DATA(a)
     cdef void *pb = cnp.PyArray_DATA(b)
     cdef void *pc = cnp.PyArray_DATA(c)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_sgemm(ta, tb, m, n, k, <float>alpha, <const float *>pa, lda,
-                              <const float *>pb, ldb, <float>beta, <float *>pc, ldc)
-    else:
-        with nogil:
-            status = tg_dgemm(ta, tb, m, n, k, alpha, <const double *>pa, lda,
-                              <const double *>pb, ldb, beta, <double *>pc, ldc)
+    with nogil:
+        status = gemm_c(single, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc)
     check_status(status, kernel)
     return c
 
@@ -286,6 +377,7 @@ def linear(ndarray x not None, ndarray weight not None, ndarray bias=None, out=N
     all C-contiguous; out overlaps none of the inputs.
     """
     cdef str kernel = "linear"
+    check_kernel_choice()
     cdef int typenum = float_type(x, kernel, "x")
     check_dtype(weight, typenum, kernel, "weight", x, "x")
     check_ndim(x, 2, kernel, "x")
@@ -315,15 +407,10 @@ def linear(ndarray x not None, ndarray weight not None, ndarray bias=None, out=N
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *pw = cnp.PyArray_DATA(weight)
     cdef void *py = cnp.PyArray_DATA(y)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_linear_f32(<const float *>px, <const float *>pw, <const float *>pbias,
-                                   <float *>py, rows, inputs, outs)
-    else:
-        with nogil:
-            status = tg_linear_f64(<const double *>px, <const double *>pw,
-                                   <const double *>pbias, <double *>py, rows, inputs, outs)
+    with nogil:
+        status = linear_c(single, px, pw, pbias, py, rows, inputs, outs)
     check_status(status, kernel)
     return y
 
@@ -364,13 +451,10 @@ def relu(ndarray x not None, out=None, ndarray alive=None):
         palive = <uint8_t *>cnp.PyArray_DATA(alive)
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *py = cnp.PyArray_DATA(y)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_relu_f32(<const float *>px, <float *>py, rows, cols, palive)
-    else:
-        with nogil:
-            status = tg_relu_f64(<const double *>px, <double *>py, rows, cols, palive)
+    with nogil:
+        status = relu_c(single, px, py, rows, cols, palive)
     check_status(status, kernel)
     return y
 
@@ -396,14 +480,10 @@ def relu_backward(ndarray x not None, ndarray grad_out not None, out=None):
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *pg = cnp.PyArray_DATA(grad_out)
     cdef void *py = cnp.PyArray_DATA(y)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_relu_backward_f32(<const float *>px, <const float *>pg, <float *>py, n)
-    else:
-        with nogil:
-            status = tg_relu_backward_f64(<const double *>px, <const double *>pg,
-                                          <double *>py, n)
+    with nogil:
+        status = relu_backward_c(single, px, pg, py, n)
     check_status(status, kernel)
     return y
 
@@ -429,13 +509,10 @@ def axpy(double alpha, ndarray x not None, ndarray y not None):
     cdef int64_t n = cnp.PyArray_SIZE(x)
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *py = cnp.PyArray_DATA(y)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_axpy_f32(<float>alpha, <const float *>px, <float *>py, n)
-    else:
-        with nogil:
-            status = tg_axpy_f64(alpha, <const double *>px, <double *>py, n)
+    with nogil:
+        status = axpy_c(single, alpha, px, py, n)
     check_status(status, kernel)
     return y
 
@@ -458,13 +535,10 @@ def column_sum(ndarray x not None, out=None):
     cdef int64_t rows = x.shape[0], cols = x.shape[1]
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *py = cnp.PyArray_DATA(y)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_column_sum_f32(<const float *>px, <float *>py, rows, cols)
-    else:
-        with nogil:
-            status = tg_column_sum_f64(<const double *>px, <double *>py, rows, cols)
+    with nogil:
+        status = column_sum_c(single, px, py, rows, cols)
     check_status(status, kernel)
     return y
 
@@ -481,6 +555,19 @@ cdef int check_target(ndarray target, int64_t rows, str kernel) except -1:
                          f"got {shape(target)}")
     check_layout(target, kernel, "target", False)
     return 0
+
+
+cdef ndarray private_copy(ndarray target):
+    """A copy of target that only this call holds.
+
+    C checks the classes, then reads them again per row with the GIL released; a
+    Python thread could rewrite the user's array in between, so C reads this copy
+    (checked and used as the same values) and never the user's memory.
+    """
+    cdef ndarray copy = <ndarray>cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(target), cnp.NPY_INT64, 0)
+    # (check_target made target 1-D, C-contiguous int64; memcpy costs a fifth of NewCopy)
+    memcpy(cnp.PyArray_DATA(copy), cnp.PyArray_DATA(target), cnp.PyArray_NBYTES(target))
+    return copy
 
 
 cdef int check_target_status(tg_status status, int64_t bad_row, ndarray target,
@@ -512,21 +599,17 @@ def softmax_cross_entropy(ndarray logits not None, ndarray target not None,
     check_same_or_no_overlap(probs, logits, kernel, "probs_out", "logits")
     check_no_overlap(probs, target, kernel, "probs_out", "target")
     cdef ndarray losses = <ndarray>cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(logits), typenum, 0)
+    cdef ndarray classes_of_rows = private_copy(target)
     cdef void *pz = cnp.PyArray_DATA(logits)
-    cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(target)
+    cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(classes_of_rows)
     cdef void *pl = cnp.PyArray_DATA(losses)
     cdef void *pp = cnp.PyArray_DATA(probs)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef int64_t bad_row = -1
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_softmax_xent_f32(<const float *>pz, pt, <float *>pl, <float *>pp,
-                                         rows, classes, &bad_row)
-    else:
-        with nogil:
-            status = tg_softmax_xent_f64(<const double *>pz, pt, <double *>pl, <double *>pp,
-                                         rows, classes, &bad_row)
-    check_target_status(status, bad_row, target, classes, kernel)
+    with nogil:
+        status = softmax_xent_c(single, pz, pt, pl, pp, rows, classes, &bad_row)
+    check_target_status(status, bad_row, classes_of_rows, classes, kernel)
     return losses, probs
 
 
@@ -552,22 +635,17 @@ def softmax_cross_entropy_backward(ndarray probs not None, ndarray target not No
     check_same_or_no_overlap(grad, probs, kernel, "out", "probs")
     check_no_overlap(grad, target, kernel, "out", "target")
     check_no_overlap(grad, grad_loss, kernel, "out", "grad_loss")
+    cdef ndarray classes_of_rows = private_copy(target)
     cdef void *pp = cnp.PyArray_DATA(probs)
-    cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(target)
+    cdef const int64_t *pt = <const int64_t *>cnp.PyArray_DATA(classes_of_rows)
     cdef void *pgl = cnp.PyArray_DATA(grad_loss)
     cdef void *pg = cnp.PyArray_DATA(grad)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef int64_t bad_row = -1
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_softmax_xent_backward_f32(<const float *>pp, pt, <const float *>pgl,
-                                                  <float *>pg, rows, classes, &bad_row)
-    else:
-        with nogil:
-            status = tg_softmax_xent_backward_f64(<const double *>pp, pt,
-                                                  <const double *>pgl, <double *>pg, rows,
-                                                  classes, &bad_row)
-    check_target_status(status, bad_row, target, classes, kernel)
+    with nogil:
+        status = softmax_xent_backward_c(single, pp, pt, pgl, pg, rows, classes, &bad_row)
+    check_target_status(status, bad_row, classes_of_rows, classes, kernel)
     return grad
 
 

@@ -93,29 +93,41 @@ class LinearScaler(Scaler):
     def _fit(self, X: np.ndarray) -> None:
         low, high = self.feature_range
         data_min = X.min(axis=0).astype(np.float64)
-        data_range = X.max(axis=0).astype(np.float64) - data_min
+        data_max = X.max(axis=0).astype(np.float64)
+        # Halves: max/2 - min/2 is finite for any finite data, where max - min overflows
+        # float64 data spanning ±1.7e308 (float32's ±3.4e38 is computed here in float64).
+        half_range = data_max / 2 - data_min / 2
         with np.errstate(divide="ignore", over="ignore"):
-            scale = (high - low) / data_range
+            half_scale = (high - low) / half_range
         # A zero range cannot be stretched: send the column to the middle. So does a range
         # so tiny that its scale would overflow X's dtype (denormal float32 differences).
-        constant = ~(scale <= np.finfo(X.dtype).max)
+        constant = ~(half_scale / 2 <= np.finfo(X.dtype).max)
         self.data_min_ = data_min
-        self.data_range_ = data_range
-        self.scale_ = np.where(constant, 0.0, scale)
+        with np.errstate(over="ignore"):  # inf for float64 data spanning ±1.7e308
+            self.data_range_ = data_max - data_min
+        self._half_range = np.where(constant, 0.0, half_range)
+        self._half_scale = np.where(constant, 0.0, half_scale)
         self.out_low_ = np.where(constant, (low + high) / 2, low)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        scaled = X - self.data_min_.astype(X.dtype)
-        scaled *= self.scale_.astype(X.dtype)
-        scaled += self.out_low_.astype(X.dtype)
-        return scaled
+        # x' = low + (x − min)·(high − low)/(max − min), as (x/2 − min/2)·(high − low)/(range/2)
+        # in float64, so that x − min cannot overflow; the result lies in feature_range.
+        with np.errstate(over="ignore"):  # only where X holds values outside the fitted range
+            scaled = np.asarray(X, dtype=np.float64) / 2 - self.data_min_ / 2
+            scaled *= self._half_scale
+            scaled += self.out_low_
+        return scaled.astype(X.dtype)
 
     def _inverse(self, X: np.ndarray) -> np.ndarray:
         low, high = self.feature_range
-        original = X - self.out_low_.astype(X.dtype)
-        original *= (self.data_range_ / (high - low)).astype(X.dtype)
-        original += self.data_min_.astype(X.dtype)
-        return original
+        # x = min + (x' − low)·(max − min)/(high − low), the offset added in two halves
+        half_offset = (np.asarray(X, dtype=np.float64) - self.out_low_) * (
+            self._half_range / (high - low)
+        )
+        with np.errstate(over="ignore"):  # only for inputs far outside feature_range
+            original = self.data_min_ + half_offset
+            original += half_offset
+        return original.astype(X.dtype)
 
 
 class ZScoreScaler(Scaler):

@@ -9,6 +9,7 @@ Read tensor.py (Tensor.backward) next to see the walk itself.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import sys
@@ -101,11 +102,16 @@ def describe(node: Tensor, names: Mapping[int, str] | None = None) -> tuple[str,
         title = names[id(node)]
     else:
         title = "leaf (requires grad)" if node.requires_grad else "constant"
-    shape = f"{node.shape} {node.dtype}"
+    shape = f"{node.shape} {_dtype_name(node.dtype)}"
     summary = "data not held" if node.data is None else "data " + _summary(node.data)
     if node.grad is not None:
         summary += ", grad " + _norm_text(node.grad.data)
     return title, shape, summary
+
+
+@functools.lru_cache(maxsize=None)
+def _dtype_name(dtype: np.dtype) -> str:
+    return str(dtype)  # numpy builds this string anew each time: slow on 100,000-node graphs
 
 
 def _summary(values: np.ndarray) -> str:
@@ -165,17 +171,24 @@ def _dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+MAX_TREE_INDENT = 32  # deeper levels are drawn at this indentation, marked with their depth
+
+
 def text_tree(root: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
     """The graph as an indented tree, the output at the top, each node's inputs below it.
 
-    A node used twice is drawn once; later uses say `(see #n above)`.
+    A node used twice is drawn once; later uses say `(see #n above)`. Indentation
+    stops growing after MAX_TREE_INDENT levels (deeper lines say their depth), so
+    the text grows linearly with the graph: a 50,000-op chain is 50,000 short lines.
     """
     ids = _ids(names)
     lines, number = [], {}
-    stack = [(root, "", "")]  # (node, prefix of its own line, prefix of its inputs' lines)
+    stack = [(root, 0, "", "")]  # (node, depth, its line's prefix, its inputs' prefix)
     while stack:
-        node, prefix, child_prefix = stack.pop()
+        node, depth, prefix, child_prefix = stack.pop()
         title, shape, summary = describe(node, ids)
+        if depth > MAX_TREE_INDENT:
+            prefix += f"[depth {depth}] "
         if id(node) in number:
             lines.append(f"{prefix}{title} (see #{number[id(node)]} above)")
             continue
@@ -184,13 +197,10 @@ def text_tree(root: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
         inputs = _inputs(node)
         for i, parent in reversed(list(enumerate(inputs))):
             last = i == len(inputs) - 1
-            stack.append(
-                (
-                    parent,
-                    child_prefix + ("└── " if last else "├── "),
-                    child_prefix + ("    " if last else "│   "),
-                )
-            )
+            branch, below = ("└── ", "    ") if last else ("├── ", "│   ")
+            if depth >= MAX_TREE_INDENT:  # keep the prefix: it would grow with every level
+                below = ""
+            stack.append((parent, depth + 1, child_prefix + branch, child_prefix + below))
     return "\n".join(lines)
 
 
