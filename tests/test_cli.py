@@ -137,3 +137,18 @@ def test_disabled_progress_writes_nothing():
     with progress.progress_bar(3, file=stream, enabled=False) as bar:
         bar.update()
     assert stream.getvalue() == ""
+
+
+def test_sweep_colours_are_far_apart():
+    """The lr-sweep figure's lines are told apart: every pair of its colours differs by at
+    least a quarter of the RGB range in some channel (a colormap ramp gave two near twins)."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgb
+
+    from tinygrad_edu.experiments import figures, lr_sweep
+
+    runs = [{"role": "sweep"} for _ in lr_sweep.RATES]
+    rgb = [to_rgb(colour) for colour in figures.colours(runs)]
+    for i in range(len(rgb)):
+        for j in range(i + 1, len(rgb)):
+            assert max(abs(a - b) for a, b in zip(rgb[i], rgb[j])) >= 0.25, (i, j)
