@@ -1,4 +1,4 @@
-"""`python -m benchmarks`: the suite of tinygrad_edu/bench/ (options: python -m benchmarks --help)."""
+"""`python -m benchmarks`: the suite in tinygrad_edu/bench/ (see python -m benchmarks --help)."""
 
 import sys
 

@@ -72,7 +72,7 @@ def test_quick_run_json_has_every_configuration(quick_run):
 
 def test_targets_are_named_by_what_they_measure(quick_run):
     _, results = quick_run
-    for row in results["targets"]:  # what is measured, then the bound: "MLP step b32 t1: ... <= 0.8"
+    for row in results["targets"]:  # what is measured, then its bound: "MLP step b32 ... <= 0.8"
         assert "<=" in row["target"] and "issue" not in row["target"].lower()
     assert "issue" not in quick_run[0].lower()
 

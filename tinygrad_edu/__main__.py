@@ -174,7 +174,7 @@ def experiment(arguments: argparse.Namespace) -> int:
 
 
 def bench(argv: list[str]) -> int:
-    """The benchmark suite (tinygrad_edu/bench/suite.py): the same tables from a wheel or a checkout."""
+    """The benchmark suite (bench/suite.py): the same tables from a wheel or a checkout."""
     from .bench.suite import main as suite_main
 
     return suite_main(argv, prog=f"{PROG} bench")

@@ -2,7 +2,8 @@
 
 `main(argv)` is the command line (`tinygrad-edu bench`, or `python -m benchmarks` in a
 checkout): it runs the sections, prints Markdown tables, and can write JSON, a bar chart
-and the checkout's benchmarks/RESULTS.md. Each section lives in its own module; read mlp_step.py first.
+and the checkout's benchmarks/RESULTS.md. Each section lives in its own module; read
+mlp_step.py first.
 """
 
 from __future__ import annotations
@@ -353,7 +354,8 @@ def _kernels_table(results: dict) -> str:
 
 def _targets_list(rows: list[dict]) -> str:
     met = sum(row["met"] for row in rows)
-    lines = [f"### Targets for step time, per-op time and peak memory: {met} of {len(rows)} met", ""]
+    heading = "### Targets for step time, per-op time and peak memory"
+    lines = [f"{heading}: {met} of {len(rows)} met", ""]
     lines += [f"- [{'x' if row['met'] else ' '}] {row['target']}: {row['shown']}" for row in rows]
     return "\n".join(lines)
 
@@ -522,7 +524,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     )
     arguments = parser.parse_args(argv)
     if arguments.write_results and not os.path.isdir(os.path.dirname(RESULTS_PATH)):
-        parser.error("--write-results updates benchmarks/RESULTS.md: run it from the checkout's root")
+        parser.error(
+            "--write-results updates benchmarks/RESULTS.md: run it from the checkout's root"
+        )
     if any(count < 1 for count in arguments.threads):
         parser.error(f"--threads must be >= 1, got {arguments.threads}")
 
