@@ -1,5 +1,5 @@
-"""Benchmarks: tinygrad_edu against NumPy and PyTorch, measured in one interleaved run.
+"""The checkout's entry point to the benchmark suite, which lives in tinygrad_edu/bench/.
 
-`python -m benchmarks` (or `tinygrad-edu bench`) runs them all; suite.py lists the
-sections. Start with timing.py (how everything is timed), then mlp_step.py.
+`python -m benchmarks` here and `tinygrad-edu bench` anywhere run the same suite; this
+folder keeps the results (RESULTS.md, RESULTS_kernels.md) measured on the project's machines.
 """

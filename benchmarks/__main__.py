@@ -1,7 +1,7 @@
-"""`python -m benchmarks`: run the suite (options: python -m benchmarks --help; see suite.py)."""
+"""`python -m benchmarks`: the suite in tinygrad_edu/bench/ (see python -m benchmarks --help)."""
 
 import sys
 
-from .suite import main
+from tinygrad_edu.bench.suite import main
 
 sys.exit(main())

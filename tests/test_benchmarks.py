@@ -1,34 +1,33 @@
 """The benchmark suite works (no timing assertions): the --quick run prints its tables and
 valid JSON, every variant of the MLP step computes the same thing, and the timing and
-memory helpers measure what they claim. Read benchmarks/suite.py for the suite itself.
+memory helpers measure what they claim. Read tinygrad_edu/bench/suite.py for the suite itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-# benchmarks/ is a folder of scripts beside the package, importable from the repository root.
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+from tinygrad_edu.bench import memory, mlp_step, suite, timing
+from tinygrad_edu.bench.numpy_mlp import softmax_cross_entropy
 
-from benchmarks import memory, mlp_step, suite, timing
-from benchmarks.numpy_mlp import softmax_cross_entropy
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory) -> tuple[str, dict]:
-    """`python -m benchmarks --quick --json PATH` once: its stdout and its JSON."""
-    json_path = tmp_path_factory.mktemp("bench") / "results.json"
-    command = [sys.executable, "-m", "benchmarks", "--quick", "--json", str(json_path)]
+    """`tinygrad-edu bench --quick --json PATH` once, away from any checkout: stdout and JSON."""
+    folder = tmp_path_factory.mktemp("bench")
+    json_path = folder / "results.json"
+    command = [sys.executable, "-m", "tinygrad_edu", "bench", "--quick", "--json", str(json_path)]
     finished = subprocess.run(
-        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False
+        command, cwd=folder, capture_output=True, text=True, timeout=300, check=False
     )
     assert finished.returncode == 0, finished.stderr
     with open(json_path) as json_file:
@@ -41,7 +40,8 @@ def test_quick_run_prints_every_table(quick_run):
         "### MLP training step",
         "### Per-op overhead",
         "### Peak memory",
-        "### Issue 6 targets",
+        "### C kernels",
+        "### Targets for step time, per-op time and peak memory",
     ):
         assert heading in stdout
     assert "| batch | threads | tinygrad_edu ms | numpy ms |" in stdout
@@ -68,6 +68,34 @@ def test_quick_run_json_has_every_configuration(quick_run):
     expected = sum(len(row["ratios"]) for row in results["mlp"]["rows"]) + 2
     expected += sum("ratios" in row for row in results["memory"]["rows"])
     assert len(results["targets"]) == expected
+
+
+def test_targets_are_named_by_what_they_measure(quick_run):
+    _, results = quick_run
+    for row in results["targets"]:  # what is measured, then its bound: "MLP step b32 ... <= 0.8"
+        assert "<=" in row["target"] and "issue" not in row["target"].lower()
+    assert "issue" not in quick_run[0].lower()
+
+
+def test_checkout_entry_point_runs_the_same_suite(monkeypatch, capsys):
+    """`python -m benchmarks` (the checkout's shim) is the package's suite under another name."""
+    monkeypatch.syspath_prepend(REPO_ROOT)
+    monkeypatch.setattr(sys, "argv", ["benchmarks", "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("benchmarks", run_name="__main__")
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("usage: python -m benchmarks")
+    assert "--write-results" in help_text and "--sections" in help_text
+
+
+def test_write_results_outside_a_checkout_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        suite.main(["--quick", "--sections", "overhead", "--write-results"])
+    assert exit_info.value.code == 2
+    assert "run it from the checkout's root" in capsys.readouterr().err
+    assert not (tmp_path / "benchmarks").exists()
 
 
 def test_json_to_stdout_is_the_only_output(capsys):

@@ -5,24 +5,23 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tinygrad_edu import progress
-from tinygrad_edu.__main__ import builtin_bench, main
+from tinygrad_edu import __version__
+from tinygrad_edu.__main__ import CLOSED_PIPE_STATUS, main
 from tinygrad_edu.experiments import NAMES
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*args):
+    """The installed command in a child process (from the current directory, not the sources)."""
     return subprocess.run(
         [sys.executable, "-m", "tinygrad_edu", *args],
         check=False,
         capture_output=True,
         text=True,
-        cwd=ROOT,
         timeout=300,
     )
 
@@ -82,20 +81,42 @@ def test_demo_reaches_95_percent_and_prints_health(capsys):
     assert "HealthMonitor:" in out and "BatchNorm1d" in out and "Dropout" in out
 
 
-def test_builtin_bench_times_kernels_against_numpy(capsys):
-    assert builtin_bench(["--quick", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)["rows"]
-    assert {row["case"].split()[0] for row in rows} == {"matmul", "relu"}
-    for row in rows:
-        assert row["ours_us"] > 0 and row["numpy_us"] > 0
-        assert row["speedup"] == pytest.approx(row["numpy_us"] / row["ours_us"])
+def test_version_is_the_package_version():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"tinygrad-edu {__version__}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
+
+
+@pytest.mark.parametrize("epochs", ["0", "-1", "two"])
+def test_demo_rejects_epochs_below_one(epochs):
+    result = run_cli("demo", "--epochs", epochs)
+    assert result.returncode == 2
+    assert "argument --epochs: must be" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_closed_pipe_ends_quietly():
+    """`tinygrad-edu experiment vanishing --json | head -1`, with the reader gone before the
+    command writes: no traceback, and the status a shell gives a program stopped by SIGPIPE."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_edu", "experiment", "vanishing", "--json", "--quick"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    child.stdout.close()  # the reader leaves before anything is written
+    _, stderr = child.communicate(timeout=300)
+    assert stderr.decode() == ""
+    assert child.returncode == CLOSED_PIPE_STATUS
 
 
 def test_bench_help_is_answered(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "--help"])
     assert exit_info.value.code == 0
-    assert "tinygrad-edu bench" in capsys.readouterr().out
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("usage: tinygrad-edu bench")
+    assert "--sections" in help_text  # the whole suite, not a kernel-only stand-in
 
 
 def test_plain_progress_bar_when_tqdm_is_missing(monkeypatch):
@@ -116,3 +137,30 @@ def test_disabled_progress_writes_nothing():
     with progress.progress_bar(3, file=stream, enabled=False) as bar:
         bar.update()
     assert stream.getvalue() == ""
+
+
+def _cie_lab(rgb) -> tuple:
+    """sRGB in [0, 1] to CIE L*a*b* (D65): distances there follow what the eye tells apart."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    x = (0.4124 * linear[0] + 0.3576 * linear[1] + 0.1805 * linear[2]) / 0.95047
+    y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    z = (0.0193 * linear[0] + 0.1192 * linear[1] + 0.9505 * linear[2]) / 1.08883
+    f = lambda t: t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116  # noqa: E731
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def test_sweep_colours_are_far_apart():
+    """The lr-sweep figure's lines are told apart: every pair of its colours is at least 30
+    apart in CIE L*a*b* (the plasma ramp it replaced put 0.001 and 0.01 at 23)."""
+    pytest.importorskip("matplotlib")
+    import math
+
+    from matplotlib.colors import to_rgb
+
+    from tinygrad_edu.experiments import figures, lr_sweep
+
+    runs = [{"role": "sweep"} for _ in lr_sweep.RATES]
+    lab = [_cie_lab(to_rgb(colour)) for colour in figures.colours(runs)]
+    for i in range(len(lab)):
+        for j in range(i + 1, len(lab)):
+            assert math.dist(lab[i], lab[j]) >= 30, (i, j)

@@ -1,8 +1,8 @@
 """The command line, `python -m tinygrad_edu` or `tinygrad-edu`: demo, experiment, bench.
 
 `demo` trains a small MLP on the bundled digits and prints its health; `experiment NAME`
-reproduces one training failure next to its remedy (experiments/); `bench` times the C
-kernels against NumPy (the benchmarks/ suite when this is a source checkout).
+reproduces one training failure next to its remedy (experiments/); `bench` runs the
+benchmark suite (bench/): the C kernels and a training step against NumPy and PyTorch.
 Read experiments/runner.py for the training loop all of them share.
 """
 
@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
-
-from . import kernels, nn, optim
+from . import __version__, nn, optim
 from .diagnostics import HealthMonitor
 from .experiments import NAMES, run_experiment
 from .experiments.runner import SEED, accuracy, digits, fit, format_outcome, mlp
@@ -24,11 +22,24 @@ from .random import manual_seed
 from .viz import pyplot
 
 PROG = "tinygrad-edu"
+CLOSED_PIPE_STATUS = 141  # what a shell reports for a program stopped by SIGPIPE
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        status = run_command(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
+    except BrokenPipeError:
+        # The reader left (`... | head -1`): stop quietly, and keep the interpreter's last
+        # flush of stdout from failing again on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE_STATUS
+    return status
+
+
+def run_command(argv: list[str]) -> int:
     if argv[:1] == ["bench"]:  # bench hands all its options to the benchmark suite
         return bench(argv[1:])
     arguments = build_parser().parse_args(argv)
@@ -49,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="tinygrad_edu: train, watch and break small neural networks.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo_parser = commands.add_parser(
@@ -57,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train an MLP (BatchNorm1d, ReLU, Dropout) on the bundled digits with a "
         "progress bar, then print the test accuracy and the HealthMonitor summary.",
     )
-    demo_parser.add_argument("--epochs", type=int, default=15, help="epochs (default: 15)")
+    demo_parser.add_argument(
+        "--epochs", type=positive_int, default=15, help="epochs, at least 1 (default: 15)"
+    )
     demo_parser.add_argument("--plot", metavar="PATH", help="write the monitor's PNG to PATH")
     demo_parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo_parser.set_defaults(handler=demo)
@@ -88,10 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "bench",
-        help="the C kernels and a training step against NumPy (and PyTorch); see bench --help",
+        help="the C kernels, a training step, per-op cost and memory against NumPy and "
+        "PyTorch; see bench --help",
         add_help=False,
     )
     return parser
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (argparse reports the error with the usage line)."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def _experiment_name(text: str) -> str:
@@ -148,98 +174,10 @@ def experiment(arguments: argparse.Namespace) -> int:
 
 
 def bench(argv: list[str]) -> int:
-    """The benchmark suite's command line (benchmarks/suite.py) when it can be imported, else
-    the built-in kernel table. Delegation is this one call, so the suite can replace it all."""
-    suite_main = _benchmark_suite()
-    if suite_main is not None:
-        return suite_main(argv, prog=f"{PROG} bench")
-    return builtin_bench(argv)
+    """The benchmark suite (bench/suite.py): the same tables from a wheel or a checkout."""
+    from .bench.suite import main as suite_main
 
-
-def _benchmark_suite():
-    """benchmarks.suite.main from the current directory or this source checkout, else None."""
-    checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "benchmarks" / "suite.py").is_file() and str(checkout) not in sys.path:
-        sys.path.append(str(checkout))
-    try:
-        from benchmarks.suite import main as suite_main
-    except ImportError:
-        return None
-    return suite_main
-
-
-def builtin_bench(argv: list[str]) -> int:
-    """The C kernels against NumPy (medians, each with its default threads): matmul and relu."""
-    parser = argparse.ArgumentParser(
-        prog=f"{PROG} bench",
-        description="Time the C kernels against NumPy (the full suite lives in benchmarks/ of a source checkout).",
-    )
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
-    arguments = parser.parse_args(argv)
-    rows = kernel_rows(arguments.quick)
-    if arguments.json:
-        print(json.dumps({"threads": kernels.get_num_threads(), "rows": rows}))
-        return 0
-    print(f"{'kernel':<28} {'tinygrad_edu':>14} {'numpy':>12} {'speed-up':>9}")
-    for row in rows:
-        print(
-            f"{row['case']:<28} {row['ours_us']:>11.1f} us {row['numpy_us']:>9.1f} us {row['speedup']:>8.2f}x"
-        )
-    print(
-        f"(medians; tinygrad_edu on {kernels.get_num_threads()} threads, NumPy with its BLAS's "
-        "own; speed-up > 1: tinygrad_edu is faster)"
-    )
-    return 0
-
-
-def kernel_rows(quick: bool) -> list[dict]:
-    """One row per case: median microseconds of our kernel and of NumPy, writing into `out`."""
-    rng = np.random.default_rng(SEED)
-    repeats = 5 if quick else 21
-    rows = []
-    for size in (64, 256) if quick else (64, 256, 512, 1024):
-        a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
-        out = np.empty((size, size), np.float32)
-        rows.append(
-            _row(
-                f"matmul {size}x{size} f32",
-                repeats,
-                lambda a=a, b=b, out=out: kernels.matmul(a, b, out=out),
-                lambda a=a, b=b, out=out: np.matmul(a, b, out=out),
-            )
-        )
-    for size in (100_000,) if quick else (100_000, 4_000_000):
-        x = rng.standard_normal(size, dtype=np.float32)
-        out = np.empty_like(x)
-        rows.append(
-            _row(
-                f"relu {size:,} f32",
-                repeats,
-                lambda x=x, out=out: kernels.relu(x, out=out),
-                lambda x=x, out=out: np.maximum(x, 0, out=out),
-            )
-        )
-    return rows
-
-
-def _row(case: str, repeats: int, ours, theirs) -> dict:
-    ours_us, numpy_us = _median_us(ours, repeats), _median_us(theirs, repeats)
-    return {"case": case, "ours_us": ours_us, "numpy_us": numpy_us, "speedup": numpy_us / ours_us}
-
-
-def _median_us(call, repeats: int) -> float:
-    """Median over `repeats` samples of the time per call; each sample loops for about 5 ms."""
-    call()
-    loops = max(1, int(0.005 / max(_seconds(call, 1), 1e-7)))
-    return float(np.median([_seconds(call, loops) / loops for _ in range(repeats)]) * 1e6)
-
-
-def _seconds(call, loops: int) -> float:
-    started = time.perf_counter()
-    for _ in range(loops):
-        call()
-    return time.perf_counter() - started
+    return suite_main(argv, prog=f"{PROG} bench")
 
 
 if __name__ == "__main__":

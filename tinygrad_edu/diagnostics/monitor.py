@@ -240,13 +240,25 @@ class HealthMonitor:
             ("update_ratio", "update size / weight size", "log"),
             ("activation", "dead ReLU / saturated fraction", "linear"),
         ]
+        modules = dict(self._named_watched())
+        layers = [name for name in self._layer_order if name in self.history]
         for axis, (metric, title, scale) in zip(axes, panels):
-            for layer, series in self.history.items():
+            drawn = 0  # later lines are thinner and dashed, so one on top never hides another
+            for layer in layers:
                 for name in (
                     ("dead_fraction", "saturation") if metric == "activation" else (metric,)
                 ):
-                    if name in series:
-                        axis.plot(series[name], label=f"layer {layer}", linewidth=1.2)
+                    if name in self.history[layer]:
+                        label = f"{layer} {type(modules[layer]).__name__}"
+                        if metric == "activation":
+                            label += ", dead" if name == "dead_fraction" else ", saturated"
+                        axis.plot(
+                            self.history[layer][name],
+                            label=label,
+                            linewidth=max(2.6 - 0.4 * drawn, 0.9),
+                            linestyle=("-", "--", "-.", ":")[drawn % 4],
+                        )
+                        drawn += 1
             axis.set_title(title)
             axis.set_xlabel("step")
             axis.set_yscale(scale)

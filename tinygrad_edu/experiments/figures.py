@@ -14,13 +14,17 @@ from .runner import STEP_SERIES
 
 FAILURE_COLOURS = ["#d62728", "#ff7f0e", "#8c564b"]
 REMEDY_COLOURS = ["#2ca02c", "#1f77b4", "#17becf", "#9467bd"]
+# A sweep, low to high: cool to hot, each hue far from its neighbours (Okabe-Ito colours,
+# told apart with colour-blindness too). A continuous colormap made neighbours near twins.
+SWEEP_COLOURS = ["#0072B2", "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#000000", "#56B4E9"]
 
 
 def colours(runs: list[dict]) -> list[str]:
-    """One colour per run: reds for failures, greens/blues for remedies, a ramp for a sweep."""
+    """One colour per run: reds for failures, greens/blues for remedies, cool to hot for a sweep."""
     if all(run["role"] == "sweep" for run in runs):
-        ramp = pyplot().get_cmap("plasma")
-        return [ramp(i / max(len(runs) - 1, 1) * 0.85) for i in range(len(runs))]
+        if len(runs) > len(SWEEP_COLOURS):
+            raise ValueError(f"a sweep of {len(runs)} runs: at most {len(SWEEP_COLOURS)} have colours")
+        return SWEEP_COLOURS[: len(runs)]
     counters = {"failure": iter(FAILURE_COLOURS * 3), "remedy": iter(REMEDY_COLOURS * 3)}
     return [next(counters[run["role"]]) for run in runs]
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
-from typing import Self
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations are strings here, never evaluated
+    from typing import Self
 
 import numpy as np
 

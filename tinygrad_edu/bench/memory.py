@@ -114,8 +114,8 @@ def step_peak(variant: str, batch: int) -> tuple[int, str]:
 
 def rss_growth(variant: str, batch: int) -> int:
     """VmHWM after RSS_STEPS steps minus VmRSS before them, in a fresh interpreter (Linux)."""
-    command = [sys.executable, "-m", "benchmarks.memory", "--rss", variant, str(batch)]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-m", "tinygrad_edu.bench.memory", "--rss", variant, str(batch)]
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])["rss_growth_bytes"]
 

@@ -1,8 +1,9 @@
 """The whole benchmark suite in one run: kernels, the MLP step, per-op overhead, memory.
 
-`main(argv)` is the command line (`python -m benchmarks`, `tinygrad-edu bench`):
-it runs the sections, prints Markdown tables, and can write JSON, a bar chart and
-benchmarks/RESULTS.md. Each section lives in its own module; read mlp_step.py first.
+`main(argv)` is the command line (`tinygrad-edu bench`, or `python -m benchmarks` in a
+checkout): it runs the sections, prints Markdown tables, and can write JSON, a bar chart
+and the checkout's benchmarks/RESULTS.md. Each section lives in its own module; read
+mlp_step.py first.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from . import memory, mlp_step, overhead
 
 SECTIONS = ("kernels", "mlp", "overhead", "memory")
-RESULTS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+RESULTS_PATH = os.path.join("benchmarks", "RESULTS.md")  # in the checkout: run from its root
 RESULTS_COMMAND = "python -m benchmarks --write-results"
 # Variant columns in table order; a column appears only when that variant ran.
 VARIANT_ORDER = ("tinygrad_edu", "numpy", "torch", "autograd", "mygrad")
@@ -63,9 +64,7 @@ def run(quick: bool = False, threads=(1, 2), sections=SECTIONS) -> dict:
 
 
 def _run_kernels(quick: bool, threads) -> dict:
-    """The kernel table of benchmarks/bench_kernels.py (the C core against NumPy)."""
-    if importlib.util.find_spec("benchmarks.bench_kernels") is None:
-        return {"skipped": "benchmarks/bench_kernels.py is not there yet"}
+    """The kernel table of bench_kernels.py (the C core against NumPy)."""
     from . import bench_kernels
 
     _progress("C kernels (bench_kernels.py)")
@@ -155,7 +154,9 @@ def _git_commit() -> str | None:
 
 def _git(*args: str) -> str:
     """What `git args...` prints in the repository root, stripped; raises when git fails."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if not os.path.exists(os.path.join(root, ".git")):  # installed: no commit to name
+        raise OSError("not a source checkout")
     return subprocess.run(
         ["git", *args], cwd=root, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -176,7 +177,8 @@ def _version(module: str) -> str | None:
 
 
 def targets(results: dict) -> list[dict]:
-    """Issue 6's targets, each with the measured value and whether it is met."""
+    """The targets (step time against NumPy and PyTorch, per-op time, peak memory), each with
+    the measured value and whether it is met."""
     rows = []
     for row in results.get("mlp", {}).get("rows", []):
         for name, ratio in row["ratios"].items():
@@ -345,14 +347,15 @@ def _kernels_table(results: dict) -> str:
         return f"### C kernels\n\nSkipped: {results['skipped']}."
     from . import bench_kernels
 
-    return "### C kernels (benchmarks/bench_kernels.py)\n\n" + bench_kernels.format_markdown(
+    return "### C kernels (tinygrad_edu/bench/bench_kernels.py)\n\n" + bench_kernels.format_markdown(
         results
     )
 
 
 def _targets_list(rows: list[dict]) -> str:
     met = sum(row["met"] for row in rows)
-    lines = [f"### Issue 6 targets: {met} of {len(rows)} met", ""]
+    heading = "### Targets for step time, per-op time and peak memory"
+    lines = [f"{heading}: {met} of {len(rows)} met", ""]
     lines += [f"- [{'x' if row['met'] else ' '}] {row['target']}: {row['shown']}" for row in rows]
     return "\n".join(lines)
 
@@ -520,6 +523,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
         help=f"also write {os.path.relpath(RESULTS_PATH)} (use without --quick)",
     )
     arguments = parser.parse_args(argv)
+    if arguments.write_results and not os.path.isdir(os.path.dirname(RESULTS_PATH)):
+        parser.error(
+            "--write-results updates benchmarks/RESULTS.md: run it from the checkout's root"
+        )
     if any(count < 1 for count in arguments.threads):
         parser.error(f"--threads must be >= 1, got {arguments.threads}")
 

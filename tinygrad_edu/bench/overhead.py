@@ -15,7 +15,7 @@ from .timing import time_interleaved
 
 SIZE = 4  # elements per tensor: small enough that only the overhead is left
 TINY_MLP_SIZES, TINY_MLP_BATCH = (8, 8, 8, 2), 4
-# Issue 6's targets for tinygrad_edu, in seconds.
+# Per-op time targets for tinygrad_edu, in seconds (the price of one node and one walk).
 TARGETS = {"add_requires_grad": 3e-6, "tiny_forward_backward": 25e-6}
 
 

@@ -24,7 +24,7 @@ LEARNING_RATE = 0.01
 # The variant every ratio is taken of, and the ones it is compared against.
 SUBJECT = "tinygrad_edu"
 REFERENCES = ("numpy", "torch")
-TARGET_RATIO = 0.8  # issue 6: a step takes <= 0.8x the time of NumPy and of PyTorch
+TARGET_RATIO = 0.8  # target: a step takes <= 0.8x the time of NumPy and of PyTorch
 
 
 @dataclass
