@@ -34,13 +34,17 @@ def optimizers(name="SGD", **settings):
     torch = pytest.importorskip("torch")
     settings = {"lr": 0.1, "momentum": 0.9, **settings} if name == "SGD" else settings
     ours = getattr(optim, name)(
-        [{"params": [tg.Tensor(np.ones(2), requires_grad=True)]},
-         {"params": [tg.Tensor(np.ones(1), requires_grad=True)], "lr": 0.05}],
+        [
+            {"params": [tg.Tensor(np.ones(2), requires_grad=True)]},
+            {"params": [tg.Tensor(np.ones(1), requires_grad=True)], "lr": 0.05},
+        ],
         **settings,
     )
     theirs = getattr(torch.optim, name)(
-        [{"params": [torch.ones(2, requires_grad=True)]},
-         {"params": [torch.ones(1, requires_grad=True)], "lr": 0.05}],
+        [
+            {"params": [torch.ones(2, requires_grad=True)]},
+            {"params": [torch.ones(1, requires_grad=True)], "lr": 0.05},
+        ],
         **settings,
     )
     return ours, theirs
@@ -86,7 +90,9 @@ def test_rates_match_torch_exactly(name, settings):
 def test_one_cycle_moves_adams_beta1_as_torch():
     ours, theirs = optimizers("Adam", lr=0.01, betas=(0.9, 0.99))
     settings = {"max_lr": 0.02, "total_steps": 12}
-    assert schedule(ours, "OneCycleLR", settings, 11) == schedule(theirs, "OneCycleLR", settings, 11)
+    assert schedule(ours, "OneCycleLR", settings, 11) == schedule(
+        theirs, "OneCycleLR", settings, 11
+    )
     assert ours.param_groups[0]["betas"][1] == 0.99
 
 
@@ -155,7 +161,9 @@ def test_a_resumed_schedule_continues_exactly(name, settings):
     optimizer, _ = optimizers()
     scheduler = getattr(lr_scheduler, name)(optimizer, **settings)
     record(optimizer, scheduler, 9)
-    saved = copy.deepcopy({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()})
+    saved = copy.deepcopy(
+        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+    )
     if isinstance(settings.get("lr_lambda"), WarmUp):
         settings = {"lr_lambda": WarmUp(1)}  # the saved attributes must bring back epochs=6
     fresh_optimizer, _ = optimizers()
@@ -175,7 +183,9 @@ def test_reduce_on_plateau_resumes_its_counters():
     fresh_optimizer.load_state_dict(optimizer.state_dict())
     fresh = lr_scheduler.ReduceLROnPlateau(fresh_optimizer)
     fresh.load_state_dict(saved)
-    assert record(fresh_optimizer, fresh, 5, losses[4:]) == record(optimizer, scheduler, 5, losses[4:])
+    assert record(fresh_optimizer, fresh, 5, losses[4:]) == record(
+        optimizer, scheduler, 5, losses[4:]
+    )
 
 
 def test_steplr_schedule_by_hand():
@@ -200,7 +210,10 @@ def test_steplr_schedule_by_hand():
         (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=0), "T_max"),
         (lambda o: lr_scheduler.LinearLR(o, start_factor=0.0), "start_factor"),
         (lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1), "total_steps"),
-        (lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=1), "pct_start"),
+        (
+            lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=1),
+            "pct_start",
+        ),
         (lambda o: lr_scheduler.OneCycleLR(o, 0.1, 10, anneal_strategy="cubic"), "anneal_strategy"),
         (lambda o: lr_scheduler.ReduceLROnPlateau(o, factor=1.0), "factor"),
         (lambda o: lr_scheduler.ReduceLROnPlateau(o, mode="best"), "mode"),

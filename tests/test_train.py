@@ -94,7 +94,9 @@ def test_fit_gives_reduce_on_plateau_the_validation_loss():
     X, y = blobs()
     model, optimizer = model_and_optimizer()
     scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer)
-    history = fit(model, optimizer, [(tg.Tensor(X), tg.Tensor(y))], 2, scheduler=scheduler, validation=(X, y))
+    history = fit(
+        model, optimizer, [(tg.Tensor(X), tg.Tensor(y))], 2, scheduler=scheduler, validation=(X, y)
+    )
     assert scheduler.best == min(history.val_loss)
 
 

@@ -239,7 +239,9 @@ def _first_layer_median(monitor: HealthMonitor, first: int, end: int) -> float:
 
 def _mean_dead_fraction(monitor: HealthMonitor, first: int, end: int) -> float:
     """Mean over steps [first, end) of the dead fraction, averaged over the ReLU layers."""
-    layers = [s["dead_fraction"][first:end] for s in monitor.history.values() if "dead_fraction" in s]
+    layers = [
+        s["dead_fraction"][first:end] for s in monitor.history.values() if "dead_fraction" in s
+    ]
     if not layers or not layers[0]:
         return math.nan
     return float(np.nanmean(np.asarray(layers)))

@@ -55,7 +55,11 @@ def runs() -> list[Run]:
     variants = [
         ("raw features", "failure", raw),
         ("linear scaling", "remedy", scaled(raw, LinearScaler())),
-        ("hard cap + linear", "remedy", scaled(raw, ClipScaler(quantiles=(0.0, 0.9)), LinearScaler())),
+        (
+            "hard cap + linear",
+            "remedy",
+            scaled(raw, ClipScaler(quantiles=(0.0, 0.9)), LinearScaler()),
+        ),
         ("log + linear scaling", "remedy", scaled(raw, LogScaler(), LinearScaler())),
     ]
     return [

@@ -74,7 +74,9 @@ class Adam(Optimizer):
         work *= grad
         exp_avg_sq += work
         if group["amsgrad"]:
-            exp_avg_sq = np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
+            exp_avg_sq = np.maximum(
+                state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"]
+            )
         # w ← w − step_size·m / (√v̂ / √(1 − β2ᵗ) + eps), step_size = lr / (1 − β1ᵗ)
         denominator = np.sqrt(exp_avg_sq, out=work)
         denominator /= (1 - beta2**t) ** 0.5
@@ -114,6 +116,4 @@ class AdamW(Adam):
         weight_decay: float = 0.01,
         amsgrad: bool = False,
     ):
-        super().__init__(
-            params, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay=True
-        )
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay=True)
