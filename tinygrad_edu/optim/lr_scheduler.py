@@ -75,9 +75,12 @@ class LRScheduler:
     def _current_lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    _not_saved = ("optimizer",)
+
     def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer (copied), as PyTorch's; load_state_dict resumes."""
-        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "optimizer"})
+        saved = {k: v for k, v in self.__dict__.items() if k not in self._not_saved}
+        return copy.deepcopy(saved)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(copy.deepcopy(state_dict))
@@ -92,7 +95,6 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ):
-        _check_optimizer(optimizer)
         if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
             raise ValueError(f"step_size must be a positive int, got {step_size!r}")
         _check_gamma(gamma)
@@ -118,7 +120,6 @@ class MultiStepLR(LRScheduler):
         gamma: float = 0.1,
         last_epoch: int = -1,
     ):
-        _check_optimizer(optimizer)
         _check_gamma(gamma)
         self.milestones = Counter(milestones)
         self.gamma = gamma
@@ -144,7 +145,6 @@ class ExponentialLR(LRScheduler):
     """lr ← lr·gamma every epoch: initial_lr · gammaᵉᵖᵒᶜʰ."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        _check_optimizer(optimizer)
         _check_gamma(gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -182,17 +182,14 @@ class LambdaLR(LRScheduler):
     def get_lr(self) -> list[float]:
         return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
 
+    _not_saved = ("optimizer", "lr_lambdas")
+
     def state_dict(self) -> dict[str, Any]:
         """As PyTorch: a plain function is not saved (None); a callable object's attributes are."""
-        lambdas = self.lr_lambdas
-        del self.lr_lambdas
-        try:
-            state = super().state_dict()
-        finally:
-            self.lr_lambdas = lambdas
+        state = super().state_dict()
         state["lr_lambdas"] = [
             None if isinstance(f, types.FunctionType) else copy.deepcopy(f.__dict__)
-            for f in lambdas
+            for f in self.lr_lambdas
         ]
         return state
 
@@ -216,7 +213,6 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ):
-        _check_optimizer(optimizer)
         if isinstance(T_max, bool) or not T_max > 0:
             raise ValueError(f"T_max must be a positive number of epochs, got {T_max!r}")
         self.T_max, self.eta_min = T_max, eta_min
@@ -226,8 +222,6 @@ class CosineAnnealingLR(LRScheduler):
         epoch, period, low = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()
-        if self._step_count == 1 and epoch > 0:  # resumed at last_epoch: the closed form
-            return self._closed_form_lr()
         if (epoch - 1 - period) % (2 * period) == 0:  # at the bottom: turn back up
             return [
                 lr + (base - low) * (1 - math.cos(math.pi / period)) / 2
@@ -258,7 +252,6 @@ class LinearLR(LRScheduler):
         total_iters: int = 5,
         last_epoch: int = -1,
     ):
-        _check_optimizer(optimizer)
         if not 0 < start_factor <= 1:
             raise ValueError(f"start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1:
