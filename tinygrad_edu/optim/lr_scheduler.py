@@ -136,9 +136,15 @@ class MultiStepLR(LRScheduler):
         passed = bisect_right(milestones, self.last_epoch)
         return [base * self.gamma**passed for base in self.base_lrs]
 
+    def state_dict(self) -> dict[str, Any]:
+        """The milestones as a plain dict {epoch: count}, which a checkpoint file can hold."""
+        state = super().state_dict()
+        state["milestones"] = dict(state["milestones"])
+        return state
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
-        self.milestones = Counter(self.milestones)  # a file may hold it as a plain dict
+        self.milestones = Counter(self.milestones)
 
 
 class ExponentialLR(LRScheduler):
