@@ -11,6 +11,8 @@ import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn, optim, tensor
 from tinygrad_edu.datasets import load_digits
 from tinygrad_edu.diagnostics import ADVICE, Finding, HealthMonitor, Thresholds, detect_anomaly
+from tinygrad_edu.diagnostics.monitor import count_alive_units
+from tinygrad_edu.train import fit
 
 # ---------------------------------------------------------------- detect_anomaly
 
@@ -100,14 +102,9 @@ def deep_mlp(activation, depth=10, width=32, init=None):
 
 
 def train_watched(model, batches, lr=0.1, steps=5, **thresholds):
+    """`steps` SGD steps with the library's loop, a HealthMonitor watching."""
     monitor = HealthMonitor(model, **thresholds)
-    optimizer = optim.SGD(model.parameters(), lr=lr)
-    for X, y in batches[:steps]:
-        loss = F.cross_entropy(model(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        monitor.step()
-        optimizer.step()
+    fit(model, optim.SGD(model.parameters(), lr=lr), batches[:steps], epochs=1, monitor=monitor)
     return monitor
 
 
@@ -235,6 +232,61 @@ def test_finding_to_dict_and_summary(digits_batches):
     text = monitor.summary()
     assert "HealthMonitor: 1 steps" in text and "100%" in text and "dead_relu" in text
     assert text.index("\n0 ") < text.index("\n1 ") < text.index("\n2 ")  # model order
+
+
+def test_dead_units_are_marked_by_the_relu_kernel_in_its_own_pass(monkeypatch, digits_batches):
+    """The monitor does not recount: each nn.ReLU forward hands the kernel an `alive` mask."""
+    from tinygrad_edu import kernels
+
+    masks = []
+    real_relu = kernels.relu
+
+    def spy(x, out=None, alive=None):
+        masks.append(alive)
+        return real_relu(x, out, alive)
+
+    monkeypatch.setattr(kernels, "relu", spy)
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    model[0].bias.data[:16] = -10.0  # half the units dead for every input
+    monitor = HealthMonitor(model)
+    X, y = digits_batches[0]
+    F.cross_entropy(model(X), y).backward()
+    assert len(masks) == 1 and masks[0] is model[1].alive and masks[0].dtype == np.uint8
+    expected = 1.0 - (model[0](X).data > 0).any(axis=0).mean()
+    monitor.step()
+    assert monitor.history["1"]["dead_fraction"] == [expected] and expected >= 0.5
+    assert model[1].alive is None  # taken: the next forward starts a new count
+    monitor.remove()
+    model(X)
+    assert masks[-1] is None and not model[1].count_alive
+
+
+def test_a_relu_on_n_d_input_counts_every_entry_of_an_example_as_a_unit():
+    relu = nn.ReLU()
+    x = np.full((5, 3, 4), -1.0, np.float32)
+    x[2, 1, 3] = 2.0  # one unit fires for one example
+    with count_alive_units(nn.Sequential(relu)) as alive:
+        relu(tg.Tensor(x))
+        relu(tg.Tensor(x * 0))  # a second forward accumulates (exact zeros do not fire)
+    expected = np.zeros(12, bool)
+    expected[1 * 4 + 3] = True
+    np.testing.assert_array_equal(alive["0"], expected)
+    assert not relu.count_alive and relu.alive is None  # restored
+
+
+def test_counting_alive_units_does_not_change_the_relu_or_its_gradient():
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((6, 5)), requires_grad=True)
+    relu = nn.ReLU()
+    plain = relu(x)
+    plain.sum().backward()
+    grad = x.grad.data.copy()
+    x.grad = None
+    with count_alive_units(relu):
+        counted = relu(x)
+    counted.sum().backward()
+    np.testing.assert_array_equal(counted.data, plain.data)
+    np.testing.assert_array_equal(x.grad.data, grad)
 
 
 def test_remove_detaches_the_hooks(digits_batches):

@@ -1,21 +1,14 @@
 """End to end: an MLP with BatchNorm1d and Dropout learns the bundled handwritten
-digits (Module, layers, cross_entropy, Adam, DataLoader, scaling, eval mode)."""
+digits (Module, layers, cross_entropy, Adam, DataLoader, scaling, eval mode, train.fit)."""
 
 import numpy as np
 
 import tinygrad_edu as tg
-import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn, optim
 from tinygrad_edu.data import DataLoader, train_test_split
 from tinygrad_edu.datasets import load_digits
 from tinygrad_edu.features import LinearScaler
-
-
-def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    model.eval()
-    with tg.no_grad():
-        predictions = model(tg.Tensor(X)).data.argmax(axis=1)
-    return float((predictions == y).mean())
+from tinygrad_edu.train import accuracy, fit
 
 
 def test_mlp_with_batchnorm_and_dropout_learns_digits():
@@ -33,16 +26,10 @@ def test_mlp_with_batchnorm_and_dropout_learns_digits():
     )
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
     batches = DataLoader(X_train, y_train, batch_size=64, seed=0)  # a new order every epoch
-    losses = []
-    for _ in range(15):
-        model.train()
-        for X_batch, y_batch in batches:
-            loss = F.cross_entropy(model(X_batch), y_batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+    history = fit(model, optimizer, batches, epochs=15, validation=(X_test, y_test))
+    losses = history.step_loss
+    assert len(losses) == 15 * len(batches) and history.nonfinite_step is None
     assert np.isfinite(losses).all()
     assert np.mean(losses[-10:]) < 0.3 * np.mean(losses[:10])
     assert model[1].num_batches_tracked.item() == len(losses)
-    assert accuracy(model, X_test, y_test) >= 0.95
+    assert accuracy(model, X_test, y_test) == history.val_accuracy[-1] >= 0.95

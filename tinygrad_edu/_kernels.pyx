@@ -6,6 +6,8 @@ dtype, byte order, contiguity, alignment, writability, shape and overlap is
 checked here before a pointer reaches C. Checks use numpy's C API (no Python
 attribute lookups on the happy path) because ops.py calls these per op.
 """
+import math
+
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint8_t
@@ -421,10 +423,10 @@ def linear(ndarray x not None, ndarray weight not None, ndarray bias=None, out=N
 def relu(ndarray x not None, out=None, ndarray alive=None):
     """out = max(x, 0) elementwise (NaN stays NaN), any shape; out may be x itself.
 
-    alive: optional uint8 array of length x.shape[1] (x 2-D); alive[j] is set to 1
-    for every column j with some positive output, in the same pass (entries
-    already 1 stay 1, so batches accumulate). A unit whose entry stays 0 output 0
-    for every example: a dead ReLU.
+    alive: optional uint8 array with one entry per unit, x being (examples, units...):
+    alive[j] is set to 1 for every unit j (entry of one example, flattened) with some
+    positive output, in the same pass (entries already 1 stay 1, so batches
+    accumulate). A unit whose entry stays 0 output 0 for every example: a dead ReLU.
     """
     cdef str kernel = "relu"
     cdef int typenum = float_type(x, kernel, "x")
@@ -435,11 +437,11 @@ def relu(ndarray x not None, out=None, ndarray alive=None):
     cdef int64_t rows = 1, cols = cnp.PyArray_SIZE(x)
     cdef uint8_t *palive = NULL
     if alive is not None:
-        if cnp.PyArray_NDIM(x) != 2:
-            raise ValueError(f"{kernel}: alive needs a 2-D x (examples, units), got shape "
-                             f"{shape(x)}")
+        if cnp.PyArray_NDIM(x) < 2:
+            raise ValueError(f"{kernel}: alive needs a 2-D x (examples, units) or N-D "
+                             f"(examples, ...), got shape {shape(x)}")
         rows = x.shape[0]
-        cols = x.shape[1]
+        cols = math.prod(shape(x)[1:])  # x is C-contiguous: a rows x cols matrix
         if cnp.PyArray_TYPE(alive) != cnp.NPY_UINT8:
             raise TypeError(f"{kernel}: alive must have dtype uint8, got {alive.dtype}")
         if cnp.PyArray_NDIM(alive) != 1 or alive.shape[0] != cols:

@@ -250,8 +250,9 @@ class ReLU(Function):
      a NaN passes the gradient through, as PyTorch.)
     """
 
-    def forward(self, x):
-        self.out = kernels.relu(_contiguous(x))
+    def forward(self, x, alive=None):
+        # alive: optional uint8 mask, one entry per unit; the kernel marks the units that fired
+        self.out = kernels.relu(_contiguous(x), alive=alive)
         return self.out
 
     def backward(self, grad):

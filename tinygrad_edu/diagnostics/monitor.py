@@ -2,14 +2,15 @@
 
 Call `monitor.step()` after each backward. Layers with parameters (Linear, BatchNorm1d...)
 report their gradient norm, the size of the last update relative to their weights and any
-non-finite value; ReLU modules report their dead units and Sigmoid/Tanh modules their
-saturation, both seen through forward hooks. Crossing a threshold makes a Finding.
-Read ../experiments/runner.py to see it used in a training loop.
+non-finite value; ReLU modules report their dead units (marked by the C ReLU kernel in its
+own forward pass) and Sigmoid/Tanh modules their saturation (seen through forward hooks).
+Crossing a threshold makes a Finding. Read ../train.py to see it used in the training loop.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,9 +56,10 @@ class HealthMonitor:
 
     history: {layer name: {metric: [one value per step()]}}, NaN where not measured.
     Metrics: grad_norm, update_ratio, nonfinite (parameter layers); dead_fraction (ReLU);
-    saturation (Sigmoid, Tanh). Activations are seen through forward hooks on nn.ReLU,
-    nn.Sigmoid and nn.Tanh modules (a model calling F.relu in its forward has none to hook).
-    Cost per step: a few dot products and one copy per parameter; remove() detaches hooks.
+    saturation (Sigmoid, Tanh). Activations are watched on nn.ReLU, nn.Sigmoid and nn.Tanh
+    modules (a model calling F.relu in its forward has none to watch): each nn.ReLU's kernel
+    marks its alive units in the pass that computes it, Sigmoid/Tanh through forward hooks.
+    Cost per step: a few dot products and one copy per parameter; remove() stops watching.
     """
 
     def __init__(self, model: Module, thresholds: Thresholds | None = None, **overrides):
@@ -83,7 +85,8 @@ class HealthMonitor:
             if isinstance(module, (ReLU, Sigmoid, Tanh)):
                 stats = ActivationStats(module, self.thresholds.saturation_margin)
                 self._activations[_layer_name(name)] = stats
-                self._hooks.append(module.register_forward_hook(stats.observe))
+                if not stats.is_relu:
+                    self._hooks.append(module.register_forward_hook(stats.observe))
         watched = dict(self._named_watched())
         self._layer_order = [
             _layer_name(n) for n, _ in model.named_modules() if _layer_name(n) in watched
@@ -177,10 +180,12 @@ class HealthMonitor:
         )
 
     def remove(self) -> None:
-        """Detach the forward hooks; the history and findings stay."""
+        """Stop watching (detach the hooks, stop the ReLU counts); history and findings stay."""
         for handle in self._hooks:
             handle.remove()
         self._hooks = []
+        for stats in self._activations.values():
+            stats.stop()
 
     # ---------------------------------------------------------------- reporting
 
@@ -276,23 +281,21 @@ class HealthMonitor:
 
 
 class ActivationStats:
-    """Forward hook of one activation module: which units fired, how many outputs saturated.
+    """What one activation module did since the last `take()` (usually one batch).
 
-    Accumulates over every forward since the last `take()` (usually one batch).
+    A ReLU: which units fired, from the kernel's own `alive` marks (nn.ReLU.count_alive).
+    A Sigmoid or Tanh: how many outputs came within the margin of an asymptote (a hook).
     """
 
     def __init__(self, module: Module, saturation_margin: float):
         self.module, self.margin = module, saturation_margin
         self.is_relu = isinstance(module, ReLU)
-        self.alive = None  # per unit: did it output > 0 for any example
+        if self.is_relu:
+            module.count_alive, module.alive = True, None
         self.saturated = self.seen = 0
 
     def observe(self, module: Module, inputs: tuple, output) -> None:
         out = output.data
-        if self.is_relu:
-            fired = alive_units(out)
-            self.alive = fired if self.alive is None else self.alive | fired
-            return
         low, high = (0.0, 1.0) if isinstance(module, Sigmoid) else (-1.0, 1.0)
         self.saturated += int(
             np.count_nonzero((out < low + self.margin) | (out > high - self.margin))
@@ -301,21 +304,37 @@ class ActivationStats:
 
     def take(self) -> tuple[float, float]:
         """(dead fraction, saturated fraction) since the last take, NaN if nothing was seen."""
-        dead = (
-            1.0 - float(self.alive.mean())
-            if self.alive is not None and self.alive.size
-            else math.nan
-        )
+        dead = math.nan
+        if self.is_relu and self.module.alive is not None and self.module.alive.size:
+            dead = 1.0 - float(np.count_nonzero(self.module.alive)) / self.module.alive.size
+        if self.is_relu:
+            self.module.alive = None  # the next forward starts a new count
         saturated = self.saturated / self.seen if self.seen else math.nan
-        self.alive, self.saturated, self.seen = None, 0, 0
+        self.saturated, self.seen = 0, 0
         return dead, saturated
 
+    def stop(self) -> None:
+        if self.is_relu:
+            self.module.count_alive, self.module.alive = False, None
 
-def alive_units(activations: np.ndarray) -> np.ndarray:
-    """Per unit (all axes but the batch axis 0): True if it output > 0 for some example."""
-    if activations.ndim < 2:
-        return activations > 0
-    return (activations > 0).any(axis=0)
+
+@contextmanager
+def count_alive_units(model: Module):
+    """Within the block, each nn.ReLU of `model` marks its alive units (kernel pass); at the
+    end the yielded dict maps layer name -> bool mask per unit: did it output > 0 for some
+    example of some forward in the block. Each ReLU's count state is restored afterwards."""
+    relus = {_layer_name(n): m for n, m in model.named_modules() if isinstance(m, ReLU)}
+    before = {name: (m.count_alive, m.alive) for name, m in relus.items()}
+    alive = {}
+    for module in relus.values():
+        module.count_alive, module.alive = True, None
+    try:
+        yield alive
+    finally:
+        for name, module in relus.items():
+            if module.alive is not None:
+                alive[name] = module.alive.astype(bool)
+            module.count_alive, module.alive = before[name]
 
 
 def _parameter_layers(model: Module) -> list:

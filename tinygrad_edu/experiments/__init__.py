@@ -1,13 +1,15 @@
 """The failure-case lab: each module trains one failure and its remedy side by side.
 
-Every case has `run(plot_path=None, progress=False, quick=False) -> dict` returning the
-JSON the CLI prints ({"experiment", "runs": [{label, role, findings, metrics, series}]}).
-Read runner.py for the shared training loop, then any case (vanishing.py first).
+Every case lists its runs (what differs between the failure and its remedy) and how to
+plot them; runner.run_case trains them with the library's loop (train.py) and returns the
+JSON the CLI prints. Read vanishing.py first, then runner.py.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from .runner import run_case
 
 # CLI name -> module, in the order the lesson tells them.
 MODULES = {
@@ -27,8 +29,8 @@ def run_experiment(
     """Run experiment `name` (one of NAMES); ValueError listing the valid names otherwise."""
     if name not in MODULES:
         raise ValueError(f"unknown experiment {name!r}; choose one of: {', '.join(NAMES)}")
-    module = importlib.import_module(f".{MODULES[name]}", __name__)
-    return module.run(plot_path=plot_path, progress=progress, quick=quick)
+    case = importlib.import_module(f".{MODULES[name]}", __name__)
+    return run_case(case, plot_path=plot_path, progress=progress, quick=quick)
 
 
 __all__ = ["NAMES", "run_experiment"]

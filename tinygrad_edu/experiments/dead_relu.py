@@ -11,31 +11,25 @@ from functools import partial
 
 from .. import nn, optim
 from . import figures
-from .runner import digits, mlp, result, train
+from .runner import Run, digits, mlp
 
 NAME = "dead-relu"
 LESSON = "ReLU layers can die: a unit stuck below zero gets no gradient. Keep calm and lower your learning rate."
+EPOCHS = (3, 8)  # quick, full
 HIGH_LR, LOW_LR = 0.5, 0.05
+data = digits
 
 
-def run(plot_path: str | None = None, progress: bool = False, quick: bool = False) -> dict:
-    data = digits()
-    epochs = 3 if quick else 8
-    sizes = [64, 64, 64, 10]
-
-    runs = [
-        train(
+def runs() -> list[Run]:
+    return [
+        Run(
             f"ReLU net, lr {lr}",
             role,
-            partial(mlp, sizes, nn.ReLU),
+            partial(mlp, [64, 64, 64, 10], nn.ReLU),
             partial(optim.SGD, lr=lr, momentum=0.9),
-            data,
-            epochs,
-            progress=progress,
         )
         for lr, role in ((HIGH_LR, "failure"), (LOW_LR, "remedy"))
     ]
-    return result(NAME, runs, plot_path, plot)
 
 
 def plot(outcome: dict, path: str) -> None:

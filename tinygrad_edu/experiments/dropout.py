@@ -15,10 +15,11 @@ import numpy as np
 
 from .. import nn, optim
 from . import figures
-from .runner import SEED, Data, digits, mlp, result, train
+from .runner import SEED, Data, Run, digits, mlp
 
 NAME = "dropout"
 LESSON = "Dropout regularises: 0.0 = none (overfits), 1.0 = drop everything (learns nothing), in between is useful."
+EPOCHS = (30, 60)  # quick, full
 TRAIN_SIZE, WIDTH, LABEL_NOISE = 300, 256, 0.2
 
 
@@ -30,27 +31,27 @@ def with_label_noise(data: Data, fraction: float) -> Data:
     return Data(data.X_train, y_train, data.X_test, data.y_test)
 
 
-def run(plot_path: str | None = None, progress: bool = False, quick: bool = False) -> dict:
-    data = with_label_noise(digits(train_size=TRAIN_SIZE), LABEL_NOISE)
-    epochs = 30 if quick else 60
-    sizes = [64, WIDTH, WIDTH, 10]
-    runs = []
-    for p, role in ((0.0, "failure"), (0.5, "remedy"), (1.0, "failure")):
-        outcome = train(
+def data() -> Data:
+    return with_label_noise(digits(train_size=TRAIN_SIZE), LABEL_NOISE)
+
+
+def runs() -> list[Run]:
+    return [
+        Run(
             f"dropout p={p}",
             role,
-            partial(mlp, sizes, nn.ReLU, dropout=p),
+            partial(mlp, [64, WIDTH, WIDTH, 10], nn.ReLU, dropout=p),
             partial(optim.SGD, lr=0.01, momentum=0.9),
-            data,
-            epochs,
             batch_size=32,
-            progress=progress,
+            metrics={"dropout_p": p},
         )
-        metrics = outcome["metrics"]
-        metrics["dropout_p"] = p
-        metrics["generalization_gap"] = metrics["train_accuracy"] - metrics["test_accuracy"]
-        runs.append(outcome)
-    return result(NAME, runs, plot_path, plot)
+        for p, role in ((0.0, "failure"), (0.5, "remedy"), (1.0, "failure"))
+    ]
+
+
+def derived(metrics: dict) -> dict:
+    """How much better the net does on the data it trained on than on new data."""
+    return {"generalization_gap": metrics["train_accuracy"] - metrics["test_accuracy"]}
 
 
 def plot(outcome: dict, path: str) -> None:

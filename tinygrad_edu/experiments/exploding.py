@@ -9,14 +9,18 @@ gradient clipping.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from .. import nn, optim
 from . import figures
-from .runner import digits, mlp, result, train
+from .runner import Run, digits, mlp
 
 NAME = "exploding"
 LESSON = "Gradients can explode: lower the learning rate, add batch norm, or clip gradients."
+EPOCHS = (3, 8)  # quick, full
 HIGH_LR, LOW_LR, CLIP_NORM, GAIN = 0.1, 0.001, 1.0, 2.0
+SIZES = [64] + [64] * 6 + [10]
+data = digits
 
 
 def large_init(linear: nn.Linear) -> None:
@@ -24,49 +28,16 @@ def large_init(linear: nn.Linear) -> None:
     nn.init.normal_(linear.weight, 0.0, GAIN / math.sqrt(linear.in_features))
 
 
-def run(plot_path: str | None = None, progress: bool = False, quick: bool = False) -> dict:
-    data = digits()
-    epochs = 3 if quick else 8
-    sizes = [64] + [64] * 6 + [10]
-
-    def sgd(lr):
-        return lambda params: optim.SGD(params, lr=lr, momentum=0.9)
-
-    def deep(batch_norm=False):
-        return lambda: mlp(sizes, nn.ReLU, batch_norm=batch_norm, init=large_init)
-
-    runs = [
-        train(
-            f"large init, lr {HIGH_LR}",
-            "failure",
-            deep(),
-            sgd(HIGH_LR),
-            data,
-            epochs,
-            progress=progress,
-        ),
-        train(f"lower lr {LOW_LR}", "remedy", deep(), sgd(LOW_LR), data, epochs, progress=progress),
-        train(
-            f"batch norm, lr {HIGH_LR}",
-            "remedy",
-            deep(batch_norm=True),
-            sgd(HIGH_LR),
-            data,
-            epochs,
-            progress=progress,
-        ),
-        train(
-            f"clip grad norm {CLIP_NORM}, lr {HIGH_LR}",
-            "remedy",
-            deep(),
-            sgd(HIGH_LR),
-            data,
-            epochs,
-            clip_norm=CLIP_NORM,
-            progress=progress,
-        ),
+def runs() -> list[Run]:
+    deep = partial(mlp, SIZES, nn.ReLU, init=large_init)
+    deep_batch_norm = partial(mlp, SIZES, nn.ReLU, batch_norm=True, init=large_init)
+    high, low = (partial(optim.SGD, lr=lr, momentum=0.9) for lr in (HIGH_LR, LOW_LR))
+    return [
+        Run(f"large init, lr {HIGH_LR}", "failure", deep, high),
+        Run(f"lower lr {LOW_LR}", "remedy", deep, low),
+        Run(f"batch norm, lr {HIGH_LR}", "remedy", deep_batch_norm, high),
+        Run(f"clip grad norm {CLIP_NORM}, lr {HIGH_LR}", "remedy", deep, high, clip_norm=CLIP_NORM),
     ]
-    return result(NAME, runs, plot_path, plot)
 
 
 def plot(outcome: dict, path: str) -> None:

@@ -11,30 +11,26 @@ from functools import partial
 
 from .. import nn, optim
 from . import figures
-from .runner import digits, mlp, result, train
+from .runner import Run, digits, mlp
 
 NAME = "lr-sweep"
 LESSON = "Learning rates are important: too low crawls, too high kills ReLUs and makes gradients explode."
+EPOCHS = (3, 8)  # quick, full
 RATES = (0.001, 0.01, 0.1, 0.5, 3.0)
+data = digits
 
 
-def run(plot_path: str | None = None, progress: bool = False, quick: bool = False) -> dict:
-    data = digits()
-    epochs = 3 if quick else 8
-    runs = []
-    for lr in RATES:
-        outcome = train(
+def runs() -> list[Run]:
+    return [
+        Run(
             f"lr {lr}",
             "sweep",
             partial(mlp, [64, 64, 64, 10], nn.ReLU),
             partial(optim.SGD, lr=lr, momentum=0.9),
-            data,
-            epochs,
-            progress=progress,
+            metrics={"lr": lr},
         )
-        outcome["metrics"]["lr"] = lr
-        runs.append(outcome)
-    return result(NAME, runs, plot_path, plot)
+        for lr in RATES
+    ]
 
 
 def plot(outcome: dict, path: str) -> None:

@@ -10,15 +10,18 @@ log scaling then linear scaling.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .. import nn, optim
 from ..features import ClipScaler, LinearScaler, LogScaler
 from . import figures
-from .runner import Data, digits, mlp, result, train
+from .runner import Data, Run, digits, mlp
 
 NAME = "scaling"
 LESSON = "Features should have reasonable scales, roughly [-1, 1]: linear scaling, hard caps, log scaling avoid the NaN trap."
+EPOCHS = (3, 8)  # quick, full
 LR = 0.05
 
 
@@ -32,23 +35,23 @@ def widen_and_skew(X: np.ndarray) -> np.ndarray:
     return X.astype(np.float32)
 
 
-def wide_digits() -> Data:
+def scaled(split: Data, *scalers) -> Data:
+    """Apply the scalers in order, each fitted on the (already transformed) training set."""
+    X_train, X_test = split.X_train, split.X_test
+    for scaler in scalers:
+        X_train = scaler.fit_transform(X_train)
+        X_test = scaler.transform(X_test)
+    return Data(X_train, split.y_train, X_test, split.y_test)
+
+
+def data() -> Data:
+    """The digits with every fourth column exponentiated and another quarter widened."""
     raw = digits(scaled=False)
     return Data(widen_and_skew(raw.X_train), raw.y_train, widen_and_skew(raw.X_test), raw.y_test)
 
 
-def scaled(data: Data, *scalers) -> Data:
-    """Apply the scalers in order, each fitted on the (already transformed) training set."""
-    X_train, X_test = data.X_train, data.X_test
-    for scaler in scalers:
-        X_train = scaler.fit_transform(X_train)
-        X_test = scaler.transform(X_test)
-    return Data(X_train, data.y_train, X_test, data.y_test)
-
-
-def run(plot_path: str | None = None, progress: bool = False, quick: bool = False) -> dict:
-    raw = wide_digits()
-    epochs = 3 if quick else 8
+def runs() -> list[Run]:
+    raw = data()
     variants = [
         ("raw features", "failure", raw),
         ("linear scaling", "remedy", scaled(raw, LinearScaler())),
@@ -59,20 +62,17 @@ def run(plot_path: str | None = None, progress: bool = False, quick: bool = Fals
         ),
         ("log + linear scaling", "remedy", scaled(raw, LogScaler(), LinearScaler())),
     ]
-    runs = []
-    for label, role, data in variants:
-        outcome = train(
+    return [
+        Run(
             label,
             role,
-            lambda: mlp([64, 64, 10], nn.ReLU),
-            lambda params: optim.SGD(params, lr=LR, momentum=0.9),
-            data,
-            epochs,
-            progress=progress,
+            partial(mlp, [64, 64, 10], nn.ReLU),
+            partial(optim.SGD, lr=LR, momentum=0.9),
+            data=variant,
+            metrics={"feature_max_abs": float(np.abs(variant.X_train).max())},
         )
-        outcome["metrics"]["feature_max_abs"] = float(np.abs(data.X_train).max())
-        runs.append(outcome)
-    return result(NAME, runs, plot_path, plot)
+        for label, role, variant in variants
+    ]
 
 
 def plot(outcome: dict, path: str) -> None:

@@ -7,50 +7,37 @@ depth with ReLU (slope 1 where active) and He (kaiming) initialisation trains we
 
 from __future__ import annotations
 
+from functools import partial
+
 from .. import nn, optim
 from . import figures
-from .runner import digits, mlp, result, train
+from .runner import Run, digits, mlp
 
 NAME = "vanishing"
 LESSON = (
     "Gradients can vanish: each sigmoid layer multiplies the gradient by at most 1/4. ReLU helps."
 )
+EPOCHS = (4, 15)  # quick, full
 HIDDEN_LAYERS, WIDTH = 8, 32
+SIZES = [64] + [WIDTH] * HIDDEN_LAYERS + [10]
+data = digits
 
 
 def he_init(linear: nn.Linear) -> None:
     nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
 
 
-def run(plot_path: str | None = None, progress: bool = False, quick: bool = False) -> dict:
-    data = digits()
-    epochs = 4 if quick else 15
-    sizes = [64] + [WIDTH] * HIDDEN_LAYERS + [10]
-
-    def sgd(params):
-        return optim.SGD(params, lr=0.01, momentum=0.9)
-
-    runs = [
-        train(
-            f"{HIDDEN_LAYERS} sigmoid layers",
-            "failure",
-            lambda: mlp(sizes, nn.Sigmoid),
-            sgd,
-            data,
-            epochs,
-            progress=progress,
-        ),
-        train(
+def runs() -> list[Run]:
+    sgd = partial(optim.SGD, lr=0.01, momentum=0.9)
+    return [
+        Run(f"{HIDDEN_LAYERS} sigmoid layers", "failure", partial(mlp, SIZES, nn.Sigmoid), sgd),
+        Run(
             f"{HIDDEN_LAYERS} ReLU layers (He init)",
             "remedy",
-            lambda: mlp(sizes, nn.ReLU, init=he_init),
+            partial(mlp, SIZES, nn.ReLU, init=he_init),
             sgd,
-            data,
-            epochs,
-            progress=progress,
         ),
     ]
-    return result(NAME, runs, plot_path, plot)
 
 
 def plot(outcome: dict, path: str) -> None:

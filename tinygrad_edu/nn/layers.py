@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import ops
+from ..tensor import Tensor, apply
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -152,8 +153,20 @@ class Dropout(Module):
 
 
 class ReLU(Module):
+    """out = max(x, 0) by the C kernel. While `count_alive` is True, the kernel also marks in
+    `alive` (uint8, one entry per unit: per entry of one example, made at the next forward)
+    each unit that output > 0, in the same pass; `alive = None` starts a new count.
+    HealthMonitor counts dead units this way."""
+
+    count_alive = False
+    alive = None
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        if not self.count_alive or x.ndim < 2:
+            return F.relu(x)
+        if self.alive is None:
+            self.alive = np.zeros(math.prod(x.shape[1:]), np.uint8)
+        return apply(ops.ReLU, x, alive=self.alive)
 
 
 class LeakyReLU(Module):
