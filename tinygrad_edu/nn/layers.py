@@ -1,5 +1,7 @@
 """The layers: Modules that hold parameters (Linear, BatchNorm1d) or a mode
-(Dropout), and the activations, each a thin wrapper over nn.functional.
+(Dropout), and the shape helpers (Identity, Flatten). Activations are in
+activation.py, losses in loss.py, LayerNorm/GroupNorm in normalization.py,
+Embedding in sparse.py.
 
 Shapes, default initialisation and state_dict keys are PyTorch's, so a PyTorch
 checkpoint loads here unchanged. Read functional.py for the math they call.
@@ -149,33 +151,6 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-class ReLU(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
-
-
-class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01):
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class Sigmoid(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.sigmoid(x)
-
-
-class Tanh(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.tanh(x)
 
 
 class Identity(Module):
