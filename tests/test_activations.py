@@ -6,12 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import check_gradients
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn
-
-from conftest import check_gradients
 
 ERF = np.vectorize(math.erf)
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
@@ -22,7 +21,9 @@ def np_sigmoid(x):
 
 
 def np_softplus(x, beta=1.0, threshold=20.0):
-    return np.where(x * beta > threshold, x, np.log1p(np.exp(np.minimum(x * beta, threshold))) / beta)
+    return np.where(
+        x * beta > threshold, x, np.log1p(np.exp(np.minimum(x * beta, threshold))) / beta
+    )
 
 
 def np_gelu_tanh(x):
@@ -98,7 +99,9 @@ def test_forward_matches_numpy(name, dtype, tol, rng):
     x = inputs(rng, dtype)
     out = ACTIVATIONS[name][0](tg.Tensor(x))
     assert out.dtype == dtype and out.shape == x.shape
-    np.testing.assert_allclose(out.data, ACTIVATIONS[name][1](x.astype(np.float64)), rtol=tol, atol=tol)
+    np.testing.assert_allclose(
+        out.data, ACTIVATIONS[name][1](x.astype(np.float64)), rtol=tol, atol=tol
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -200,7 +203,10 @@ def test_module_computes_its_function(module, function, rng):
 def test_softmax_module_without_dim_picks_pytorchs_axis(ndim, rng):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((2, 3, 4, 5)[:ndim])
-    for ours, theirs in [(nn.Softmax(), torch.nn.Softmax()), (nn.LogSoftmax(), torch.nn.LogSoftmax())]:
+    for ours, theirs in [
+        (nn.Softmax(), torch.nn.Softmax()),
+        (nn.LogSoftmax(), torch.nn.LogSoftmax()),
+    ]:
         with pytest.warns(UserWarning):  # PyTorch warns that the implicit dim is deprecated
             expected = theirs(torch.tensor(x)).numpy()
         np.testing.assert_allclose(ours(tg.Tensor(x)).data, expected, rtol=1e-12, atol=1e-12)
@@ -243,5 +249,7 @@ def test_erf_gradcheck_and_derivative(rng):
     assert check_gradients(F.erf, [rng.standard_normal((3, 4)) * 2], rng)
     x = tg.Tensor(np.array([0.0, 1.0, -2.0]), requires_grad=True)
     F.erf(x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 2 / math.sqrt(math.pi) * np.exp(-(x.data**2)), rtol=1e-15)
+    np.testing.assert_allclose(
+        x.grad.data, 2 / math.sqrt(math.pi) * np.exp(-(x.data**2)), rtol=1e-15
+    )
     assert x.grad_fn is None and F.erf(x).grad_fn.name == "ErfBackward"

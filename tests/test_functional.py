@@ -232,7 +232,9 @@ def test_cross_entropy_matches_torch(reduction, dtype, tol):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_gradcheck(reduction):
     target = tg.Tensor(rng.integers(0, 4, 5))
-    assert tg.gradcheck(lambda z: F.cross_entropy(z, target, reduction=reduction), leaves(randn(5, 4)))
+    assert tg.gradcheck(
+        lambda z: F.cross_entropy(z, target, reduction=reduction), leaves(randn(5, 4))
+    )
 
 
 def test_cross_entropy_is_stable_for_huge_logits():

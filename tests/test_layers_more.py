@@ -4,12 +4,11 @@ Embedding and ModuleDict (keys as PyTorch's); Module.apply/to/requires_grad_/buf
 
 import numpy as np
 import pytest
+from conftest import check_gradients
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn
-
-from conftest import check_gradients
 
 
 def torch_or_skip():
@@ -28,7 +27,9 @@ def compare_with_torch(ours, theirs, arrays, rng, tol=1e-10):
     (out * tg.Tensor(upstream)).sum().backward()
     (ref * torch.tensor(upstream)).sum().backward()
     for i, (x, r) in enumerate(zip(mine, refs)):
-        np.testing.assert_allclose(x.grad.data, r.grad.numpy(), rtol=tol, atol=tol, err_msg=f"input {i}")
+        np.testing.assert_allclose(
+            x.grad.data, r.grad.numpy(), rtol=tol, atol=tol, err_msg=f"input {i}"
+        )
 
 
 def load_torch_state(ours, theirs):
@@ -42,7 +43,11 @@ def load_torch_state(ours, theirs):
 def test_layer_norm_matches_torch_and_gradchecks(shape, normalized, rng):
     tF = torch_or_skip().nn.functional
     norm_shape = (normalized,) if isinstance(normalized, int) else tuple(normalized)
-    arrays = [rng.standard_normal(shape) * 3 + 1, rng.standard_normal(norm_shape), rng.standard_normal(norm_shape)]
+    arrays = [
+        rng.standard_normal(shape) * 3 + 1,
+        rng.standard_normal(norm_shape),
+        rng.standard_normal(norm_shape),
+    ]
     compare_with_torch(
         lambda x, w, b: F.layer_norm(x, normalized, w, b, eps=1e-3),
         lambda x, w, b: tF.layer_norm(x, norm_shape, w, b, eps=1e-3),
@@ -53,10 +58,16 @@ def test_layer_norm_matches_torch_and_gradchecks(shape, normalized, rng):
     assert check_gradients(lambda x: F.layer_norm(x, normalized), arrays[:1], rng)
 
 
-@pytest.mark.parametrize("shape, groups", [((2, 6), 3), ((2, 6, 5), 2), ((3, 4, 2, 3), 4), ((2, 4, 3), 1)])
+@pytest.mark.parametrize(
+    "shape, groups", [((2, 6), 3), ((2, 6, 5), 2), ((3, 4, 2, 3), 4), ((2, 4, 3), 1)]
+)
 def test_group_norm_matches_torch_and_gradchecks(shape, groups, rng):
     tF = torch_or_skip().nn.functional
-    arrays = [rng.standard_normal(shape) * 2, rng.standard_normal(shape[1]), rng.standard_normal(shape[1])]
+    arrays = [
+        rng.standard_normal(shape) * 2,
+        rng.standard_normal(shape[1]),
+        rng.standard_normal(shape[1]),
+    ]
     compare_with_torch(
         lambda x, w, b: F.group_norm(x, groups, w, b),
         lambda x, w, b: tF.group_norm(x, groups, w, b),
@@ -75,8 +86,14 @@ def test_layer_norm_standardises_by_hand():
     "ours, theirs",
     [
         (lambda: nn.LayerNorm(4), lambda t: t.nn.LayerNorm(4)),
-        (lambda: nn.LayerNorm((3, 4), eps=1e-3, bias=False), lambda t: t.nn.LayerNorm((3, 4), eps=1e-3, bias=False)),
-        (lambda: nn.LayerNorm([4], elementwise_affine=False), lambda t: t.nn.LayerNorm([4], elementwise_affine=False)),
+        (
+            lambda: nn.LayerNorm((3, 4), eps=1e-3, bias=False),
+            lambda t: t.nn.LayerNorm((3, 4), eps=1e-3, bias=False),
+        ),
+        (
+            lambda: nn.LayerNorm([4], elementwise_affine=False),
+            lambda t: t.nn.LayerNorm([4], elementwise_affine=False),
+        ),
         (lambda: nn.GroupNorm(2, 6), lambda t: t.nn.GroupNorm(2, 6)),
         (lambda: nn.GroupNorm(3, 6, affine=False), lambda t: t.nn.GroupNorm(3, 6, affine=False)),
     ],
@@ -91,8 +108,14 @@ def test_norm_modules_keys_init_and_outputs_match_torch(ours, theirs, rng):
         for p in ref.parameters():
             p.copy_(torch.tensor(rng.standard_normal(tuple(p.shape))))
     load_torch_state(mine.double(), ref)
-    x = rng.standard_normal((2, 6, 3, 4)) if isinstance(mine, nn.GroupNorm) else rng.standard_normal((2, 3, 4))
-    np.testing.assert_allclose(mine(tg.Tensor(x)).data, ref(torch.tensor(x)).detach().numpy(), atol=1e-10)
+    x = (
+        rng.standard_normal((2, 6, 3, 4))
+        if isinstance(mine, nn.GroupNorm)
+        else rng.standard_normal((2, 3, 4))
+    )
+    np.testing.assert_allclose(
+        mine(tg.Tensor(x)).data, ref(torch.tensor(x)).detach().numpy(), atol=1e-10
+    )
 
 
 def test_norm_errors():
@@ -115,7 +138,9 @@ INDICES = np.array([[1, 4, 0], [4, 4, 2]])
 def test_embedding_matches_torch(padding_idx, rng):
     tF = torch_or_skip().nn.functional
     compare_with_torch(
-        lambda w: F.embedding(INDICES, w, padding_idx=None if padding_idx is None else padding_idx % 5),
+        lambda w: F.embedding(
+            INDICES, w, padding_idx=None if padding_idx is None else padding_idx % 5
+        ),
         lambda w: tF.embedding(torch_or_skip().tensor(INDICES), w, padding_idx=padding_idx),
         [rng.standard_normal((5, 3))],
         rng,
@@ -189,7 +214,9 @@ def test_pad_matches_torch_and_gradchecks(mode, widths, rng):
     tF = torch_or_skip().nn.functional
     # A batch axis and the padded ones: the shapes PyTorch supports for every mode.
     x = rng.standard_normal((2,) + (3, 4, 5)[: len(widths) // 2])
-    compare_with_torch(lambda t: F.pad(t, widths, mode=mode), lambda t: tF.pad(t, widths, mode=mode), [x], rng)
+    compare_with_torch(
+        lambda t: F.pad(t, widths, mode=mode), lambda t: tF.pad(t, widths, mode=mode), [x], rng
+    )
     assert check_gradients(lambda t: F.pad(t, widths, mode=mode), [x], rng)
 
 
@@ -197,9 +224,14 @@ def test_pad_constant_value_and_negative_widths_crop(rng):
     tF = torch_or_skip().nn.functional
     x = rng.standard_normal((3, 4))
     compare_with_torch(
-        lambda t: F.pad(t, (-1, 2, 1, -2), value=2.5), lambda t: tF.pad(t, (-1, 2, 1, -2), value=2.5), [x], rng
+        lambda t: F.pad(t, (-1, 2, 1, -2), value=2.5),
+        lambda t: tF.pad(t, (-1, 2, 1, -2), value=2.5),
+        [x],
+        rng,
     )
-    np.testing.assert_array_equal(F.pad(tg.Tensor([1.0, 2.0, 3.0]), (2, 1), mode="reflect").data, [3, 2, 1, 2, 3, 2])
+    np.testing.assert_array_equal(
+        F.pad(tg.Tensor([1.0, 2.0, 3.0]), (2, 1), mode="reflect").data, [3, 2, 1, 2, 3, 2]
+    )
 
 
 def test_pad_errors():
@@ -218,7 +250,11 @@ def test_pad_errors():
 @pytest.mark.parametrize("variant", ["plain", "causal", "bool mask", "float mask", "scale", "3-d"])
 def test_scaled_dot_product_attention_matches_torch(variant, rng):
     torch = torch_or_skip()
-    shapes = [(3, 5, 4), (3, 6, 4), (3, 6, 2)] if variant == "3-d" else [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 2)]
+    shapes = (
+        [(3, 5, 4), (3, 6, 4), (3, 6, 2)]
+        if variant == "3-d"
+        else [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 2)]
+    )
     arrays = [rng.standard_normal(s) for s in shapes]
     causal = variant == "causal"
     mask = None
@@ -229,14 +265,21 @@ def test_scaled_dot_product_attention_matches_torch(variant, rng):
         mask = rng.standard_normal((5, 6))
     scale = 0.7 if variant == "scale" else None
     compare_with_torch(
-        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, scale=scale),
+        lambda q, k, v: F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=causal, scale=scale
+        ),
         lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(
-            q, k, v, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal, scale=scale
+            q,
+            k,
+            v,
+            attn_mask=None if mask is None else torch.tensor(mask),
+            is_causal=causal,
+            scale=scale,
         ),
         arrays,
         rng,
     )
-    fn = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)  # noqa: E731
+    fn = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
     assert check_gradients(fn, arrays, rng)
 
 
@@ -283,13 +326,17 @@ class Block(nn.Module):
 def test_apply_visits_children_first_like_torch():
     torch = torch_or_skip()
     ours = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Linear(2, 1)))
-    ref = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(2, 1)))
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(2, 2), torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    )
     seen_ours, seen_ref = [], []
     assert ours.apply(lambda m: seen_ours.append(type(m).__name__)) is ours
     ref.apply(lambda m: seen_ref.append(type(m).__name__))
     assert seen_ours == seen_ref
     ours.apply(lambda m: nn.init.zeros_(m.weight) if isinstance(m, nn.Linear) else None)
-    assert all((p.data == 0).all() for name, p in ours.named_parameters() if name.endswith("weight"))
+    assert all(
+        (p.data == 0).all() for name, p in ours.named_parameters() if name.endswith("weight")
+    )
 
 
 def test_named_modules_and_children_match_torch():
@@ -302,7 +349,9 @@ def test_named_modules_and_children_match_torch():
     assert [n for n, _ in ours.named_modules(remove_duplicate=False)] == [
         n for n, _ in ref.named_modules(remove_duplicate=False)
     ]
-    assert [n for n, _ in ours.named_modules(prefix="m")] == [n for n, _ in ref.named_modules(prefix="m")]
+    assert [n for n, _ in ours.named_modules(prefix="m")] == [
+        n for n, _ in ref.named_modules(prefix="m")
+    ]
     assert [n for n, _ in ours.named_children()] == [n for n, _ in ref.named_children()]
 
 
@@ -328,7 +377,11 @@ def test_to_double_float_convert_floats_in_place():
     weight = block.linear.weight
     block.linear(tg.Tensor(np.ones((4, 2), np.float32))).sum().backward()
     assert block.double() is block
-    assert block.linear.weight is weight and weight.dtype == np.float64 and weight.grad.dtype == np.float64
+    assert (
+        block.linear.weight is weight
+        and weight.dtype == np.float64
+        and weight.grad.dtype == np.float64
+    )
     assert block.norm.running_var.dtype == np.float64 and block.scratch.dtype == np.float64
     assert block.norm.num_batches_tracked.dtype == np.int64 and block.steps.dtype == np.int64
     assert block.float().linear.bias.dtype == np.float32

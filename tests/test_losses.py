@@ -3,12 +3,11 @@ float64 gradcheck, the loss modules and their state_dict keys, and clear errors.
 
 import numpy as np
 import pytest
+from conftest import check_gradients
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn
-
-from conftest import check_gradients
 
 REDUCTIONS = ["mean", "sum", "none"]
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
@@ -28,7 +27,9 @@ def compare_with_torch(ours, theirs, arrays, dtype=np.float64, rng=None):
     (out * tg.Tensor(upstream)).sum().backward()
     (ref * torch.tensor(upstream)).sum().backward()
     for i, (x, r) in enumerate(zip(mine, refs)):
-        np.testing.assert_allclose(x.grad.data, r.grad.numpy(), rtol=tol, atol=tol, err_msg=f"input {i}")
+        np.testing.assert_allclose(
+            x.grad.data, r.grad.numpy(), rtol=tol, atol=tol, err_msg=f"input {i}"
+        )
 
 
 def tF():
@@ -54,11 +55,18 @@ def test_cross_entropy_class_indices_match_torch(reduction, smoothing, weighted,
     weight = WEIGHT.astype(dtype) if weighted else None
     compare_with_torch(
         lambda z: F.cross_entropy(
-            z, TARGET, None if weight is None else tg.Tensor(weight), ignore_index=-100,
-            reduction=reduction, label_smoothing=smoothing,
+            z,
+            TARGET,
+            None if weight is None else tg.Tensor(weight),
+            ignore_index=-100,
+            reduction=reduction,
+            label_smoothing=smoothing,
         ),
         lambda z: tF().cross_entropy(
-            z, t(TARGET), None if weight is None else t(weight), reduction=reduction,
+            z,
+            t(TARGET),
+            None if weight is None else t(weight),
+            reduction=reduction,
             label_smoothing=smoothing,
         ),
         [logits],
@@ -111,10 +119,10 @@ def test_nll_loss_matches_torch(reduction, rng):
     log_probs = rng.standard_normal((7, 4))
     for weight in (None, WEIGHT):
         compare_with_torch(
-            lambda x: F.nll_loss(x, TARGET, None if weight is None else tg.Tensor(weight),
-                                 reduction=reduction),
-            lambda x: tF().nll_loss(x, t(TARGET), None if weight is None else t(weight),
-                                    reduction=reduction),
+            lambda x, w=weight: F.nll_loss(x, TARGET, None if w is None else tg.Tensor(w),
+                                           reduction=reduction),
+            lambda x, w=weight: tF().nll_loss(x, t(TARGET), None if w is None else t(w),
+                                              reduction=reduction),
             [log_probs],
         )  # fmt: skip
     target = rng.integers(0, 4, (2, 5))
@@ -151,7 +159,7 @@ def test_cross_entropy_and_nll_gradcheck(fn, rng):
 
 
 def test_cross_entropy_probabilities_gradcheck_both_inputs(rng):
-    fn = lambda z, p: F.cross_entropy(z, p, tg.Tensor(WEIGHT), label_smoothing=0.2)  # noqa: E731
+    fn = lambda z, p: F.cross_entropy(z, p, tg.Tensor(WEIGHT), label_smoothing=0.2)
     assert check_gradients(fn, [rng.standard_normal((3, 4)), rng.dirichlet(np.ones(4), 3)], rng)
 
 
@@ -256,13 +264,19 @@ def test_bce_with_logits_matches_torch(reduction, options, dtype, rng):
 
     def ours(x, y):
         return F.binary_cross_entropy_with_logits(
-            x, y, None if weight is None else tg.Tensor(weight), reduction=reduction,
+            x,
+            y,
+            None if weight is None else tg.Tensor(weight),
+            reduction=reduction,
             pos_weight=None if pos_weight is None else tg.Tensor(pos_weight),
         )
 
     def theirs(x, y):
         return tF().binary_cross_entropy_with_logits(
-            x, y, None if weight is None else t(weight), reduction=reduction,
+            x,
+            y,
+            None if weight is None else t(weight),
+            reduction=reduction,
             pos_weight=None if pos_weight is None else t(pos_weight),
         )
 
@@ -275,7 +289,7 @@ def test_binary_losses_gradcheck(rng):
     assert check_gradients(
         lambda x, y: F.binary_cross_entropy(x, y, weight, reduction="none"), [probs, target], rng
     )
-    fn = lambda x, y: F.binary_cross_entropy_with_logits(x, y, weight, pos_weight=pos_weight)  # noqa: E731
+    fn = lambda x, y: F.binary_cross_entropy_with_logits(x, y, weight, pos_weight=pos_weight)
     assert check_gradients(fn, [rng.standard_normal((3, 4)), target], rng)
 
 

@@ -5,6 +5,11 @@ then csrc/ (the C kernels) and nn/ (layers built from the ops).
 """
 
 from . import data, datasets, diagnostics, features, kernels, nn, optim, viz
+
+# `tensor` is torch.tensor's spelling: once imported, the attribute `tinygrad_edu.tensor`
+# is this function, not the module tensor.py (PyTorch avoids the clash by naming its
+# module torch/_tensor.py). `from .tensor import ...` is unaffected (it reads sys.modules);
+# to reach the module object itself use importlib.import_module("tinygrad_edu.tensor").
 from .creation import (
     arange,
     empty,
@@ -19,6 +24,7 @@ from .creation import (
     randint,
     randn,
     randn_like,
+    tensor,
     zeros,
     zeros_like,
 )
@@ -41,15 +47,9 @@ from .tensor import (
     where,
 )
 
-# torch.tensor's spelling: from here on the attribute `tinygrad_edu.tensor` is this
-# function, not the module tensor.py (as in PyTorch, whose module is torch/_tensor.py).
-# Code inside the package imports names from .tensor, which is unaffected; to reach the
-# module object itself use importlib.import_module("tinygrad_edu.tensor").
-from .creation import tensor  # noqa: E402  (after every submodule import above)
-
 # PyTorch's dtype aliases.
 long = int64
-float = float32  # noqa: A001 (shadows the builtin inside this module only, as torch.float)
+float = float32  # shadows the builtin in this module's namespace only, as torch.float
 double = float64
 
 __version__ = "0.1.0"

@@ -42,16 +42,17 @@ from .normalization import GroupNorm, LayerNorm
 from .sparse import Embedding
 
 __all__ = [
+    "CELU",
+    "ELU",
+    "GELU",
+    "SELU",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
-    "CELU",
     "CrossEntropyLoss",
     "Dropout",
-    "ELU",
     "Embedding",
     "Flatten",
-    "GELU",
     "GroupNorm",
     "Hardsigmoid",
     "Hardswish",
@@ -73,7 +74,6 @@ __all__ = [
     "Parameter",
     "ReLU",
     "ReLU6",
-    "SELU",
     "Sequential",
     "SiLU",
     "Sigmoid",

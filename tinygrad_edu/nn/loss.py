@@ -295,9 +295,7 @@ def _floored_log(p: Tensor) -> Tensor:
     return where(positive, where(positive, p, 1.0).log(), LOG_FLOOR).clip(min=LOG_FLOOR)
 
 
-def binary_cross_entropy(
-    input: Tensor, target, weight=None, *, reduction: str = "mean"
-) -> Tensor:
+def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str = "mean") -> Tensor:
     """Forward: lossᵢ = -wᵢ [yᵢ ln xᵢ + (1 - yᵢ) ln(1 - xᵢ)], x = input in [0, 1], each ln ≥ -100
     Local:    ∂lossᵢ/∂xᵢ = wᵢ (xᵢ - yᵢ) / (xᵢ(1 - xᵢ)), ∂lossᵢ/∂yᵢ = wᵢ [ln(1 - xᵢ) - ln xᵢ]
     Backward: from the graph (log, clip, mul, sub)

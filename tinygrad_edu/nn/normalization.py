@@ -73,7 +73,9 @@ def group_norm(x: Tensor, num_groups: int, weight=None, bias=None, eps: float = 
         )
     for name, tensor in (("weight", weight), ("bias", bias)):
         if tensor is not None and tensor.shape != (channels,):
-            raise ValueError(f"group_norm: {name} must have shape ({channels},), got {tensor.shape}")
+            raise ValueError(
+                f"group_norm: {name} must have shape ({channels},), got {tensor.shape}"
+            )
     group_size = channels // num_groups * math.prod(x.shape[2:])
     per_group = x.reshape(batch, num_groups, group_size)
     out = _standardize(per_group, (2,), eps).reshape(x.shape)
@@ -107,8 +109,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.normalized_shape}, eps={self.eps}, "
-            f"elementwise_affine={self.elementwise_affine}"
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
 
 
@@ -126,7 +127,10 @@ class GroupNorm(Module):
             )
         dtype = dtype or DEFAULT_DTYPE
         self.num_groups, self.num_channels, self.eps, self.affine = (
-            num_groups, num_channels, eps, affine
+            num_groups,
+            num_channels,
+            eps,
+            affine,
         )
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype=dtype))
@@ -145,4 +149,3 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
-

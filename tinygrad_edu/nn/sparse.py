@@ -34,9 +34,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
             raise ValueError("one_hot: cannot infer the number of classes from an empty tensor")
         num_classes = int(indices.max()) + 1
     if num_classes < 0 or (indices.size and indices.max() >= num_classes):
-        raise ValueError(
-            f"one_hot: class values must be smaller than num_classes ({num_classes})"
-        )
+        raise ValueError(f"one_hot: class values must be smaller than num_classes ({num_classes})")
     return Tensor._wrap((indices[..., None] == np.arange(num_classes)).astype(int64))
 
 
