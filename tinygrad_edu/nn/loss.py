@@ -83,7 +83,7 @@ def _classes_last(input: Tensor) -> Tensor:
     return input.reshape(-1, input.shape[-1])
 
 
-def _class_indices(target, input: Tensor, name: str) -> np.ndarray:
+def _class_indices(target, input: Tensor, name: str, noun: str = "input") -> np.ndarray:
     """Integer class indices of shape input.shape without the class axis (axis 1), as int64."""
     target = target.data if isinstance(target, Tensor) else np.asarray(target)
     if target.dtype.kind not in "iu":
@@ -94,8 +94,8 @@ def _class_indices(target, input: Tensor, name: str) -> np.ndarray:
     expected = () if input.ndim == 1 else input.shape[:1] + input.shape[2:]
     if input.ndim == 0 or target.shape != expected:
         raise ValueError(
-            f"{name}: input must be (C,), (N, C) or (N, C, d1, ...) and target the same without "
-            f"C, got input {input.shape} and target {target.shape}"
+            f"{name}: {noun} must be (N, C), (C,) or (N, C, d1, ...) with target (N,), () or "
+            f"(N, d1, ...), got {noun} {input.shape} and target {target.shape}"
         )
     return target.astype(np.int64)
 
@@ -176,14 +176,14 @@ def cross_entropy(
               is one fused C kernel, ops.SoftmaxCrossEntropy (Forward/Local/Backward there);
               every other case comes from the graph (log_softmax, indexing, mul, sum)
     """
-    _check_tensor(input, "input")
+    _check_tensor(input, "logits")
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
     if target_array.dtype.kind == "f" and target_array.shape == input.shape and input.ndim > 0:
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
-    target_array = _class_indices(target_array, input, "cross_entropy")
+    target_array = _class_indices(target_array, input, "cross_entropy", "logits")
     if _is_fast_case(input, target_array, weight, ignore_index, label_smoothing):
         target_array = np.ascontiguousarray(target_array)  # the kernel checks [0, C) itself
         return apply(ops.SoftmaxCrossEntropy, input, target=target_array, reduction=reduction)
