@@ -180,6 +180,8 @@ def test_embedding_errors():
     layer = nn.Embedding(3, 2)
     with pytest.raises(IndexError, match=r"\[0, 3\)"):
         layer(tg.tensor([0, 3]))
+    with pytest.raises(IndexError, match=r"\[0, 3\)"):  # no wrap-around, as PyTorch
+        layer(tg.tensor([-1]))
     with pytest.raises(TypeError, match="integers"):
         layer(tg.tensor([0.0, 1.0]))
 
@@ -312,6 +314,8 @@ def test_module_dict_registers_in_order_with_torchs_keys():
     assert len(ours) == 0 and list(ours.state_dict()) == []
     with pytest.raises(KeyError, match="method name"):
         ours["update"] = nn.ReLU()
+    with pytest.raises(KeyError, match="missing"):
+        del ours["missing"]
 
 
 class Block(nn.Module):

@@ -13,17 +13,12 @@ import numpy as np
 
 from .. import ops_special
 from ..tensor import Tensor, apply, minimum, where
+from .checks import check_tensor
 from .module import Module
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 GELU_TANH_K = math.sqrt(2.0 / math.pi)  # the tanh approximation's √(2/π)
-
-
-def _check_tensor(value, name: str = "input") -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a Tensor, got {type(value).__name__}")
-    return value
 
 
 def _mask(condition) -> np.ndarray:
@@ -37,37 +32,37 @@ def _mask(condition) -> np.ndarray:
 
 def relu(x: Tensor) -> Tensor:
     """max(x, 0): ops.ReLU (the C kernel; gradient 0 at the kink, as PyTorch)."""
-    return _check_tensor(x).relu()
+    return check_tensor(x).relu()
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope · x: ops.LeakyReLU."""
-    return _check_tensor(x).leaky_relu(negative_slope)
+    return check_tensor(x).leaky_relu(negative_slope)
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """σ(x) = 1 / (1 + e⁻ˣ): ops.Sigmoid."""
-    return _check_tensor(x).sigmoid()
+    return check_tensor(x).sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
     """tanh(x): ops.Tanh."""
-    return _check_tensor(x).tanh()
+    return check_tensor(x).tanh()
 
 
 def softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
     """e^(xᵢ) / Σⱼ e^(xⱼ) along `axis` (PyTorch's `dim=` accepted): ops.Softmax."""
-    return _check_tensor(x).softmax(axis if dim is None else dim)
+    return check_tensor(x).softmax(axis if dim is None else dim)
 
 
 def log_softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
     """xᵢ - logsumexp(x) along `axis` (PyTorch's `dim=` accepted): ops.LogSoftmax."""
-    return _check_tensor(x).log_softmax(axis if dim is None else dim)
+    return check_tensor(x).log_softmax(axis if dim is None else dim)
 
 
 def erf(x: Tensor) -> Tensor:
     """The error function: ops_special.Erf."""
-    return apply(ops_special.Erf, _check_tensor(x))
+    return apply(ops_special.Erf, check_tensor(x))
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -78,7 +73,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     Not `clip`, whose gradient passes at the bounds: outside the open interval the
     output is the clipped value as a constant (detached), so no gradient reaches x.
     """
-    _check_tensor(x)
+    check_tensor(x)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     inside = _mask((x.data > min_val) & (x.data < max_val))
@@ -98,7 +93,7 @@ def hardsigmoid(x: Tensor) -> Tensor:
     Local:    ∂out/∂x = 1/6 where -3 < x < 3, else 0
     Backward: grad_x = grad / 6 where -3 < x < 3, else 0
     """
-    _check_tensor(x)
+    check_tensor(x)
     inside = _mask((x.data > -3.0) & (x.data < 3.0))
     # Outside, the value is the constant 0 or 1: the clipped x, detached (no gradient).
     return where(inside, x / 6.0 + 0.5, x.detach().clip(-3.0, 3.0) / 6.0 + 0.5)
@@ -109,7 +104,7 @@ def hardswish(x: Tensor) -> Tensor:
     Local:    ∂out/∂x = 0 for x ≤ -3, 1 for x ≥ 3, (2x + 3)/6 = x/3 + ½ between
     Backward: grad_x = grad · ∂out/∂x (at -3 the gradient is 0 and at 3 it is 1, as PyTorch)
     """
-    _check_tensor(x)
+    check_tensor(x)
     middle = where(_mask(x.data < 3.0), x * (x + 3.0) / 6.0, x)
     return where(_mask(x.data <= -3.0), 0.0, middle)
 
@@ -119,7 +114,7 @@ def softsign(x: Tensor) -> Tensor:
     Local:    ∂out/∂x = 1 / (1 + |x|)²
     Backward: grad_x = grad / (1 + |x|)²   (from the graph: div, add, abs)
     """
-    return _check_tensor(x) / (1.0 + x.abs())
+    return check_tensor(x) / (1.0 + x.abs())
 
 
 # ---------------------------------------------------------------- exponential families
@@ -137,7 +132,7 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     Local:    ∂out/∂x = 1 for x > 0, α eˣ for x ≤ 0 (α at x = 0, as PyTorch)
     Backward: grad_x = grad · ∂out/∂x
     """
-    _check_tensor(x)
+    check_tensor(x)
     return where(_mask(x.data > 0), x, alpha * (_exp_of_nonpositive(x) - 1.0))
 
 
@@ -154,7 +149,7 @@ def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     Local:    ∂out/∂x = 1 for x > 0, e^(x/α) for x ≤ 0 (continuous: 1 at x = 0)
     Backward: grad_x = grad · ∂out/∂x
     """
-    _check_tensor(x)
+    check_tensor(x)
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x)")
     return where(_mask(x.data > 0), x, alpha * (_exp_of_nonpositive(x / alpha) - 1.0))
@@ -169,7 +164,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     would overflow; that branch's input is replaced by 0 there, so neither its value
     nor its gradient (0 · ∞) can turn into NaN.
     """
-    _check_tensor(x)
+    check_tensor(x)
     scaled = x * beta
     linear = _mask(scaled.data > threshold)
     safe = where(linear, 0.0, scaled)
@@ -182,7 +177,7 @@ def logsigmoid(x: Tensor) -> Tensor:
     Backward: grad_x = grad · σ(-x)   (from the graph; at x = 0 minimum's ½ and |x|'s 0
               add up to the exact σ(0) = ½)
     """
-    _check_tensor(x)
+    check_tensor(x)
     return minimum(x, 0.0) - (-x.abs()).exp().log1p()
 
 
@@ -191,7 +186,7 @@ def silu(x: Tensor) -> Tensor:
     Local:    ∂out/∂x = σ(x) + x σ(x)(1 - σ(x))
     Backward: grad_x = grad · ∂out/∂x   (from the graph: mul, sigmoid)
     """
-    return _check_tensor(x) * x.sigmoid()
+    return check_tensor(x) * x.sigmoid()
 
 
 def mish(x: Tensor) -> Tensor:
@@ -199,7 +194,7 @@ def mish(x: Tensor) -> Tensor:
     Local:    ∂out/∂x = tanh(sp) + x σ(x) (1 - tanh²(sp)),  sp = softplus(x)
     Backward: grad_x = grad · ∂out/∂x   (softplus with its threshold: no overflow)
     """
-    return _check_tensor(x) * softplus(x).tanh()
+    return check_tensor(x) * softplus(x).tanh()
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -209,7 +204,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
               tanh form: ½(1 + t) + ½ x (1 - t²) √(2/π)(1 + 3·0.044715 x²), t = tanh(...)
     Backward: grad_x = grad · ∂out/∂x   (from the graph: erf (ops_special.Erf) or tanh)
     """
-    _check_tensor(x)
+    check_tensor(x)
     if approximate == "none":
         return x * 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
     if approximate == "tanh":
@@ -358,7 +353,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_tensor(x)
+        check_tensor(x)
         return softmax(x, legacy_softmax_dim(x.ndim) if self.dim is None else self.dim)
 
     def extra_repr(self) -> str:
@@ -367,5 +362,5 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x: Tensor) -> Tensor:
-        _check_tensor(x)
+        check_tensor(x)
         return log_softmax(x, legacy_softmax_dim(x.ndim) if self.dim is None else self.dim)

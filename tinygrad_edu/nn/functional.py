@@ -38,6 +38,7 @@ from .activation import (
     tanh,
 )
 from .attention import scaled_dot_product_attention
+from .checks import check_tensor as _check_tensor  # also F._check_tensor for layers.py
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -91,12 +92,6 @@ __all__ = [
     "softsign",
     "tanh",
 ]
-
-
-def _check_tensor(value, name: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a Tensor, got {type(value).__name__}")
-    return value
 
 
 # ---------------------------------------------------------------- layers

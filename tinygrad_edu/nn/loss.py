@@ -12,16 +12,11 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor, apply, where
 from .activation import logsigmoid
+from .checks import check_tensor
 from .module import Module
 
 REDUCTIONS = ("mean", "sum", "none")
 LOG_FLOOR = -100.0  # PyTorch's binary_cross_entropy clamps each log here: 0·log 0 stays finite
-
-
-def _check_tensor(value, name: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a Tensor, got {type(value).__name__}")
-    return value
 
 
 def _check_reduction(reduction: str) -> None:
@@ -108,7 +103,7 @@ def nll_loss(
     Local:    ∂lossᵢ/∂input[i, j] = -w[tᵢ] for j = tᵢ, else 0
     Backward: grad_input = -w[tᵢ] · grad at each picked element (GetItem's scatter), 0 elsewhere
     """
-    _check_tensor(input, "input")
+    check_tensor(input, "input")
     _check_reduction(reduction)
     target = _class_indices(target, input, "nll_loss")
     rows = _classes_last(input)
@@ -176,7 +171,7 @@ def cross_entropy(
               is one fused C kernel, ops.SoftmaxCrossEntropy (Forward/Local/Backward there);
               every other case comes from the graph (log_softmax, indexing, mul, sum)
     """
-    _check_tensor(input, "logits")
+    check_tensor(input, "logits")
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -223,7 +218,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     Local:    ∂lossᵢ/∂xᵢ = 2(xᵢ - yᵢ), ∂lossᵢ/∂yᵢ = -2(xᵢ - yᵢ)
     Backward: from the graph (sub, mul): both input and target get gradients
     """
-    _check_tensor(input, "input")
+    check_tensor(input, "input")
     _check_reduction(reduction)
     diff = input - _same_shape_target(target, input, "mse_loss")
     return _reduce(diff * diff, reduction)
@@ -234,7 +229,7 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     Local:    ∂lossᵢ/∂xᵢ = sign(xᵢ - yᵢ) (0 where equal, as PyTorch), ∂lossᵢ/∂yᵢ = -sign(...)
     Backward: from the graph (sub, abs)
     """
-    _check_tensor(input, "input")
+    check_tensor(input, "input")
     _check_reduction(reduction)
     return _reduce((input - _same_shape_target(target, input, "l1_loss")).abs(), reduction)
 
@@ -244,7 +239,7 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
     Local:    ∂lossᵢ/∂xᵢ = dᵢ/β where |dᵢ| < β, else sign(dᵢ); ∂lossᵢ/∂yᵢ = the negative
     Backward: from the graph (where, mul, abs)
     """
-    _check_tensor(input, "input")
+    check_tensor(input, "input")
     _check_reduction(reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
@@ -260,7 +255,7 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     Local:    ∂lossᵢ/∂xᵢ = dᵢ where |dᵢ| < δ, else δ·sign(dᵢ); ∂lossᵢ/∂yᵢ = the negative
     Backward: from the graph (where, mul, abs)
     """
-    _check_tensor(input, "input")
+    check_tensor(input, "input")
     _check_reduction(reduction)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
@@ -300,7 +295,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str =
     Local:    ∂lossᵢ/∂xᵢ = wᵢ (xᵢ - yᵢ) / (xᵢ(1 - xᵢ)), ∂lossᵢ/∂yᵢ = wᵢ [ln(1 - xᵢ) - ln xᵢ]
     Backward: from the graph (log, clip, mul, sub)
     """
-    _check_tensor(input, "input")
+    check_tensor(input, "input")
     _check_reduction(reduction)
     target = _same_shape_target(target, input, "binary_cross_entropy")
     if ((input.data < 0) | (input.data > 1)).any():
@@ -318,7 +313,7 @@ def binary_cross_entropy_with_logits(
     Backward: from the graph; ln σ is logsigmoid, finite for any x, with the exact σ(0) = ½
               at the kink
     """
-    _check_tensor(input, "input")
+    check_tensor(input, "input")
     _check_reduction(reduction)
     target = _same_shape_target(target, input, "binary_cross_entropy_with_logits")
     if pos_weight is None:

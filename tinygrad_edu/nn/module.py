@@ -447,8 +447,9 @@ class ModuleDict(Module):
         self.add_module(key, module)
 
     def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-        object.__delattr__(self, key)
+        if key not in self._modules:
+            raise KeyError(key)
+        delattr(self, key)  # Module.__delattr__ also drops it from the registry
 
     def __len__(self) -> int:
         return len(self._modules)

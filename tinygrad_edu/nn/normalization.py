@@ -12,15 +12,10 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
+from .checks import check_tensor
 from .module import Module, Parameter
 
 DEFAULT_DTYPE = np.float32
-
-
-def _check_tensor(value, name: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a Tensor, got {type(value).__name__}")
-    return value
 
 
 def _standardize(x: Tensor, axes: tuple, eps: float) -> Tensor:
@@ -42,7 +37,7 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
     Local:    ∂x̂ᵢ/∂xⱼ = (δᵢⱼ - 1/n - x̂ᵢ x̂ⱼ / n) / √(σ² + eps),  x̂ = the standardised x
     Backward: from the graph of core ops (mean, sub, mul, sqrt, div, add)
     """
-    _check_tensor(x, "input")
+    check_tensor(x, "input")
     shape = _as_shape(normalized_shape)
     if len(shape) == 0 or x.shape[x.ndim - len(shape) :] != shape or len(shape) > x.ndim:
         raise ValueError(
@@ -63,7 +58,7 @@ def group_norm(x: Tensor, num_groups: int, weight=None, bias=None, eps: float = 
     Local:    as layer_norm's, within each (sample, group)
     Backward: from the graph of core ops (reshape, mean, sub, mul, sqrt, div, add)
     """
-    _check_tensor(x, "input")
+    check_tensor(x, "input")
     if x.ndim < 2:
         raise ValueError(f"group_norm: input must be (N, C, ...), got {x.shape}")
     batch, channels = x.shape[0], x.shape[1]
@@ -140,7 +135,7 @@ class GroupNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_tensor(x, "input")
+        check_tensor(x, "input")
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(
                 f"GroupNorm: expected input (N, {self.num_channels}, ...), got {x.shape}"

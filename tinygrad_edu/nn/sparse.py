@@ -48,7 +48,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
         raise ValueError("embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim)")
     indices = _indices(input, "embedding")
     count = weight.shape[0]
-    if indices.size and (indices.min() < -count or indices.max() >= count):
+    if indices.size and (indices.min() < 0 or indices.max() >= count):
         raise IndexError(f"embedding: indices must lie in [0, {count}), got {indices.min()} "
                          f"to {indices.max()}")  # fmt: skip
     rows = weight[indices]
