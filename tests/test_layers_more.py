@@ -15,6 +15,11 @@ def torch_or_skip():
     return pytest.importorskip("torch")
 
 
+def tF():
+    """torch.nn.functional, looked up only when a comparison runs (gradchecks run first)."""
+    return torch_or_skip().nn.functional
+
+
 def compare_with_torch(ours, theirs, arrays, rng, tol=1e-10):
     """Values, then gradients of (out · c).sum() for every input, float64."""
     torch = torch_or_skip()
@@ -41,40 +46,38 @@ def load_torch_state(ours, theirs):
 
 @pytest.mark.parametrize("shape, normalized", [((4, 5), 5), ((2, 3, 4), (3, 4)), ((2, 3, 4), [4])])
 def test_layer_norm_matches_torch_and_gradchecks(shape, normalized, rng):
-    tF = torch_or_skip().nn.functional
     norm_shape = (normalized,) if isinstance(normalized, int) else tuple(normalized)
     arrays = [
         rng.standard_normal(shape) * 3 + 1,
         rng.standard_normal(norm_shape),
         rng.standard_normal(norm_shape),
     ]
+    assert check_gradients(lambda x, w, b: F.layer_norm(x, normalized, w, b), arrays, rng)
+    assert check_gradients(lambda x: F.layer_norm(x, normalized), arrays[:1], rng)
     compare_with_torch(
         lambda x, w, b: F.layer_norm(x, normalized, w, b, eps=1e-3),
-        lambda x, w, b: tF.layer_norm(x, norm_shape, w, b, eps=1e-3),
+        lambda x, w, b: tF().layer_norm(x, norm_shape, w, b, eps=1e-3),
         arrays,
         rng,
     )
-    assert check_gradients(lambda x, w, b: F.layer_norm(x, normalized, w, b), arrays, rng)
-    assert check_gradients(lambda x: F.layer_norm(x, normalized), arrays[:1], rng)
 
 
 @pytest.mark.parametrize(
     "shape, groups", [((2, 6), 3), ((2, 6, 5), 2), ((3, 4, 2, 3), 4), ((2, 4, 3), 1)]
 )
 def test_group_norm_matches_torch_and_gradchecks(shape, groups, rng):
-    tF = torch_or_skip().nn.functional
     arrays = [
         rng.standard_normal(shape) * 2,
         rng.standard_normal(shape[1]),
         rng.standard_normal(shape[1]),
     ]
+    assert check_gradients(lambda x, w, b: F.group_norm(x, groups, w, b, eps=1e-2), arrays, rng)
     compare_with_torch(
         lambda x, w, b: F.group_norm(x, groups, w, b),
-        lambda x, w, b: tF.group_norm(x, groups, w, b),
+        lambda x, w, b: tF().group_norm(x, groups, w, b),
         arrays,
         rng,
     )
-    assert check_gradients(lambda x, w, b: F.group_norm(x, groups, w, b, eps=1e-2), arrays, rng)
 
 
 def test_layer_norm_standardises_by_hand():
@@ -136,12 +139,11 @@ INDICES = np.array([[1, 4, 0], [4, 4, 2]])
 
 @pytest.mark.parametrize("padding_idx", [None, 4, -1])
 def test_embedding_matches_torch(padding_idx, rng):
-    tF = torch_or_skip().nn.functional
     compare_with_torch(
         lambda w: F.embedding(
             INDICES, w, padding_idx=None if padding_idx is None else padding_idx % 5
         ),
-        lambda w: tF.embedding(torch_or_skip().tensor(INDICES), w, padding_idx=padding_idx),
+        lambda w: tF().embedding(torch_or_skip().tensor(INDICES), w, padding_idx=padding_idx),
         [rng.standard_normal((5, 3))],
         rng,
     )
@@ -213,26 +215,26 @@ PADS = [(1, 2), (2, 0, 1, 1), (1, 1, 2, 0, 1, 2)]
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("widths", PADS)
 def test_pad_matches_torch_and_gradchecks(mode, widths, rng):
-    tF = torch_or_skip().nn.functional
     # A batch axis and the padded ones: the shapes PyTorch supports for every mode.
     x = rng.standard_normal((2,) + (3, 4, 5)[: len(widths) // 2])
-    compare_with_torch(
-        lambda t: F.pad(t, widths, mode=mode), lambda t: tF.pad(t, widths, mode=mode), [x], rng
-    )
     assert check_gradients(lambda t: F.pad(t, widths, mode=mode), [x], rng)
+    compare_with_torch(
+        lambda t: F.pad(t, widths, mode=mode), lambda t: tF().pad(t, widths, mode=mode), [x], rng
+    )
 
 
 def test_pad_constant_value_and_negative_widths_crop(rng):
-    tF = torch_or_skip().nn.functional
-    x = rng.standard_normal((3, 4))
-    compare_with_torch(
-        lambda t: F.pad(t, (-1, 2, 1, -2), value=2.5),
-        lambda t: tF.pad(t, (-1, 2, 1, -2), value=2.5),
-        [x],
-        rng,
-    )
     np.testing.assert_array_equal(
         F.pad(tg.Tensor([1.0, 2.0, 3.0]), (2, 1), mode="reflect").data, [3, 2, 1, 2, 3, 2]
+    )
+    np.testing.assert_array_equal(
+        F.pad(tg.Tensor([[1.0, 2.0, 3.0]]), (-1, 1, 1, 0), value=9.0).data, [[9, 9, 9], [2, 3, 9]]
+    )
+    compare_with_torch(
+        lambda t: F.pad(t, (-1, 2, 1, -2), value=2.5),
+        lambda t: tF().pad(t, (-1, 2, 1, -2), value=2.5),
+        [rng.standard_normal((3, 4))],
+        rng,
     )
 
 
@@ -250,8 +252,7 @@ def test_pad_errors():
 
 
 @pytest.mark.parametrize("variant", ["plain", "causal", "bool mask", "float mask", "scale", "3-d"])
-def test_scaled_dot_product_attention_matches_torch(variant, rng):
-    torch = torch_or_skip()
+def test_scaled_dot_product_attention_matches_torch_and_gradchecks(variant, rng):
     shapes = (
         [(3, 5, 4), (3, 6, 4), (3, 6, 2)]
         if variant == "3-d"
@@ -266,6 +267,9 @@ def test_scaled_dot_product_attention_matches_torch(variant, rng):
     elif variant == "float mask":
         mask = rng.standard_normal((5, 6))
     scale = 0.7 if variant == "scale" else None
+    fn = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+    assert check_gradients(fn, arrays, rng)
+    torch = torch_or_skip()
     compare_with_torch(
         lambda q, k, v: F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=causal, scale=scale
@@ -281,8 +285,6 @@ def test_scaled_dot_product_attention_matches_torch(variant, rng):
         arrays,
         rng,
     )
-    fn = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
-    assert check_gradients(fn, arrays, rng)
 
 
 def test_attention_errors():
