@@ -14,9 +14,16 @@ def test_dtype_aliases_are_the_numpy_dtypes():
 
 @pytest.mark.parametrize(
     "data, dtype",
-    [([1.5, 2.0], np.float32), ([1, 2], np.int64), (3, np.int64), (2.5, np.float32),
-     ([True, False], np.bool_), (np.arange(3.0), np.float64), ([[1, 2], [3, 4]], np.int64)],
-)  # fmt: skip
+    [
+        ([1.5, 2.0], np.float32),
+        ([1, 2], np.int64),
+        (3, np.int64),
+        (2.5, np.float32),
+        ([True, False], np.bool_),
+        (np.arange(3.0), np.float64),
+        ([[1, 2], [3, 4]], np.int64),
+    ],
+)
 def test_tensor_function_follows_torch_tensor_dtypes(data, dtype):
     out = tg.tensor(data)
     assert isinstance(out, tg.Tensor) and out.dtype == dtype
@@ -44,9 +51,16 @@ def test_empty_has_the_shape_dtype_and_flag():
 
 @pytest.mark.parametrize(
     "start, end, steps, dtype",
-    [(0, 1, 7, None), (-3.0, 10.0, 6, tg.float64), (2, -2, 5, None), (0, 1, 1, None),
-     (0, 1, 0, None), (0, 100, 1001, None), (-1, 9, 4, tg.int64)],
-)  # fmt: skip
+    [
+        (0, 1, 7, None),
+        (-3.0, 10.0, 6, tg.float64),
+        (2, -2, 5, None),
+        (0, 1, 1, None),
+        (0, 1, 0, None),
+        (0, 100, 1001, None),
+        (-1, 9, 4, tg.int64),
+    ],
+)
 def test_linspace_matches_torch(start, end, steps, dtype):
     out = tg.linspace(start, end, steps, dtype=dtype)
     assert out.shape == (steps,) and out.dtype == (dtype or np.float32)

@@ -82,12 +82,22 @@ def test_cross_entropy_class_probabilities_match_torch(reduction, smoothing, wei
     weight = WEIGHT if weighted else None
     # Both inputs are differentiated: PyTorch also gives the target a gradient.
     compare_with_torch(
-        lambda z, p: F.cross_entropy(z, p, None if weight is None else tg.Tensor(weight),
-                                     reduction=reduction, label_smoothing=smoothing),
-        lambda z, p: tF().cross_entropy(z, p, None if weight is None else t(weight),
-                                        reduction=reduction, label_smoothing=smoothing),
+        lambda z, p: F.cross_entropy(
+            z,
+            p,
+            None if weight is None else tg.Tensor(weight),
+            reduction=reduction,
+            label_smoothing=smoothing,
+        ),
+        lambda z, p: tF().cross_entropy(
+            z,
+            p,
+            None if weight is None else t(weight),
+            reduction=reduction,
+            label_smoothing=smoothing,
+        ),
         [logits, probs],
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -95,12 +105,14 @@ def test_cross_entropy_spatial_and_unbatched_match_torch(reduction, rng):
     target = rng.integers(0, 4, (2, 3, 5))
     target[0, 1, 2] = 7  # a custom ignore_index
     compare_with_torch(
-        lambda z: F.cross_entropy(z, target, tg.Tensor(WEIGHT), ignore_index=7,
-                                  reduction=reduction, label_smoothing=0.2),
-        lambda z: tF().cross_entropy(z, t(target), t(WEIGHT), ignore_index=7,
-                                     reduction=reduction, label_smoothing=0.2),
+        lambda z: F.cross_entropy(
+            z, target, tg.Tensor(WEIGHT), ignore_index=7, reduction=reduction, label_smoothing=0.2
+        ),
+        lambda z: tF().cross_entropy(
+            z, t(target), t(WEIGHT), ignore_index=7, reduction=reduction, label_smoothing=0.2
+        ),
         [rng.standard_normal((2, 4, 3, 5))],
-    )  # fmt: skip
+    )
     compare_with_torch(
         lambda z: F.cross_entropy(z, np.array(2), reduction=reduction),
         lambda z: tF().cross_entropy(z, t(2), reduction=reduction),
@@ -119,12 +131,14 @@ def test_nll_loss_matches_torch(reduction, rng):
     log_probs = rng.standard_normal((7, 4))
     for weight in (None, WEIGHT):
         compare_with_torch(
-            lambda x, w=weight: F.nll_loss(x, TARGET, None if w is None else tg.Tensor(w),
-                                           reduction=reduction),
-            lambda x, w=weight: tF().nll_loss(x, t(TARGET), None if w is None else t(w),
-                                              reduction=reduction),
+            lambda x, w=weight: F.nll_loss(
+                x, TARGET, None if w is None else tg.Tensor(w), reduction=reduction
+            ),
+            lambda x, w=weight: tF().nll_loss(
+                x, t(TARGET), None if w is None else t(w), reduction=reduction
+            ),
             [log_probs],
-        )  # fmt: skip
+        )
     target = rng.integers(0, 4, (2, 5))
     compare_with_torch(
         lambda x: F.nll_loss(x, target, reduction=reduction),
@@ -182,19 +196,42 @@ def test_cross_entropy_errors():
 # ---------------------------------------------------------------- regression losses
 
 REGRESSION = [
-    ("mse_loss", lambda a, b, r: F.mse_loss(a, b, r), lambda a, b, r: tF().mse_loss(a, b, reduction=r)),
-    ("l1_loss", lambda a, b, r: F.l1_loss(a, b, r), lambda a, b, r: tF().l1_loss(a, b, reduction=r)),
-    ("smooth_l1_loss", lambda a, b, r: F.smooth_l1_loss(a, b, r),
-     lambda a, b, r: tF().smooth_l1_loss(a, b, reduction=r)),
-    ("smooth_l1_loss(beta=0.4)", lambda a, b, r: F.smooth_l1_loss(a, b, r, beta=0.4),
-     lambda a, b, r: tF().smooth_l1_loss(a, b, reduction=r, beta=0.4)),
-    ("smooth_l1_loss(beta=0)", lambda a, b, r: F.smooth_l1_loss(a, b, r, beta=0.0),
-     lambda a, b, r: tF().smooth_l1_loss(a, b, reduction=r, beta=0.0)),
-    ("huber_loss", lambda a, b, r: F.huber_loss(a, b, r),
-     lambda a, b, r: tF().huber_loss(a, b, reduction=r)),
-    ("huber_loss(delta=0.3)", lambda a, b, r: F.huber_loss(a, b, r, delta=0.3),
-     lambda a, b, r: tF().huber_loss(a, b, reduction=r, delta=0.3)),
-]  # fmt: skip
+    (
+        "mse_loss",
+        lambda a, b, r: F.mse_loss(a, b, r),
+        lambda a, b, r: tF().mse_loss(a, b, reduction=r),
+    ),
+    (
+        "l1_loss",
+        lambda a, b, r: F.l1_loss(a, b, r),
+        lambda a, b, r: tF().l1_loss(a, b, reduction=r),
+    ),
+    (
+        "smooth_l1_loss",
+        lambda a, b, r: F.smooth_l1_loss(a, b, r),
+        lambda a, b, r: tF().smooth_l1_loss(a, b, reduction=r),
+    ),
+    (
+        "smooth_l1_loss(beta=0.4)",
+        lambda a, b, r: F.smooth_l1_loss(a, b, r, beta=0.4),
+        lambda a, b, r: tF().smooth_l1_loss(a, b, reduction=r, beta=0.4),
+    ),
+    (
+        "smooth_l1_loss(beta=0)",
+        lambda a, b, r: F.smooth_l1_loss(a, b, r, beta=0.0),
+        lambda a, b, r: tF().smooth_l1_loss(a, b, reduction=r, beta=0.0),
+    ),
+    (
+        "huber_loss",
+        lambda a, b, r: F.huber_loss(a, b, r),
+        lambda a, b, r: tF().huber_loss(a, b, reduction=r),
+    ),
+    (
+        "huber_loss(delta=0.3)",
+        lambda a, b, r: F.huber_loss(a, b, r, delta=0.3),
+        lambda a, b, r: tF().huber_loss(a, b, reduction=r, delta=0.3),
+    ),
+]
 
 
 @pytest.mark.parametrize("name, ours, theirs", REGRESSION, ids=[c[0] for c in REGRESSION])
@@ -244,13 +281,15 @@ def test_binary_cross_entropy_matches_torch(reduction, weighted, dtype, rng):
     probs, target = rng.uniform(0.02, 0.98, (4, 3)), rng.uniform(0, 1, (4, 3))
     weight = rng.uniform(0.5, 2, 3).astype(dtype) if weighted else None
     compare_with_torch(
-        lambda x, y: F.binary_cross_entropy(x, y, None if weight is None else tg.Tensor(weight),
-                                            reduction=reduction),
-        lambda x, y: tF().binary_cross_entropy(x, y, None if weight is None else t(weight),
-                                               reduction=reduction),
+        lambda x, y: F.binary_cross_entropy(
+            x, y, None if weight is None else tg.Tensor(weight), reduction=reduction
+        ),
+        lambda x, y: tF().binary_cross_entropy(
+            x, y, None if weight is None else t(weight), reduction=reduction
+        ),
         [probs, target],
         dtype,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -319,17 +358,28 @@ def _module_pairs():
     torch = pytest.importorskip("torch")
     w, pw = np.array([1.0, 2.0, 0.5]), np.array([2.0, 1.0, 3.0])
     return [
-        (nn.CrossEntropyLoss(tg.Tensor(w), ignore_index=1, label_smoothing=0.1, reduction="sum"),
-         torch.nn.CrossEntropyLoss(t(w), ignore_index=1, label_smoothing=0.1, reduction="sum"), "class"),
+        (
+            nn.CrossEntropyLoss(tg.Tensor(w), ignore_index=1, label_smoothing=0.1, reduction="sum"),
+            torch.nn.CrossEntropyLoss(t(w), ignore_index=1, label_smoothing=0.1, reduction="sum"),
+            "class",
+        ),
         (nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), "class"),
-        (nn.NLLLoss(tg.Tensor(w), reduction="none"), torch.nn.NLLLoss(t(w), reduction="none"), "class"),
+        (
+            nn.NLLLoss(tg.Tensor(w), reduction="none"),
+            torch.nn.NLLLoss(t(w), reduction="none"),
+            "class",
+        ),
         (nn.MSELoss(), torch.nn.MSELoss(), "real"),
         (nn.L1Loss(reduction="sum"), torch.nn.L1Loss(reduction="sum"), "real"),
         (nn.SmoothL1Loss(beta=0.5), torch.nn.SmoothL1Loss(beta=0.5), "real"),
         (nn.HuberLoss(delta=0.5), torch.nn.HuberLoss(delta=0.5), "real"),
         (nn.BCELoss(tg.Tensor(w)), torch.nn.BCELoss(t(w)), "prob"),
-        (nn.BCEWithLogitsLoss(pos_weight=tg.Tensor(pw)), torch.nn.BCEWithLogitsLoss(pos_weight=t(pw)), "real"),
-    ]  # fmt: skip
+        (
+            nn.BCEWithLogitsLoss(pos_weight=tg.Tensor(pw)),
+            torch.nn.BCEWithLogitsLoss(pos_weight=t(pw)),
+            "real",
+        ),
+    ]
 
 
 def test_loss_modules_match_torch_and_their_state_dict_keys(rng):
@@ -337,14 +387,23 @@ def test_loss_modules_match_torch_and_their_state_dict_keys(rng):
         x = rng.uniform(0.1, 0.9, (4, 3)) if kind == "prob" else rng.standard_normal((4, 3))
         y = rng.integers(0, 3, 4) if kind == "class" else rng.uniform(0, 1, (4, 3))
         np.testing.assert_allclose(
-            ours(tg.Tensor(x), tg.Tensor(y)).data, theirs(t(x), t(y)).numpy(), rtol=1e-10, atol=1e-10,
+            ours(tg.Tensor(x), tg.Tensor(y)).data,
+            theirs(t(x), t(y)).numpy(),
+            rtol=1e-10,
+            atol=1e-10,
             err_msg=type(ours).__name__,
-        )  # fmt: skip
+        )
         assert list(ours.state_dict()) == list(theirs.state_dict()), type(ours).__name__
 
 
-def test_loss_modules_reject_bad_reduction():
+def test_loss_modules_reject_bad_reduction_and_pytorchs_deprecated_positionals():
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="avg")
     with pytest.raises(ValueError, match="reduction"):
         nn.CrossEntropyLoss(reduction="average")
+    # PyTorch's second positional slot is the deprecated size_average: refused, not misread.
+    with pytest.raises(TypeError):
+        nn.CrossEntropyLoss(None, True)
+    with pytest.raises(TypeError):
+        nn.MSELoss(True)
+    assert nn.HuberLoss("sum", 0.5).delta == 0.5  # PyTorch's own positional order

@@ -45,8 +45,10 @@ def _check_weight(weight, classes: int, name: str):
     if weight is None:
         return None
     if isinstance(weight, str):
-        raise TypeError(f"{name}: weight must be a Tensor of per-class weights; "
-                        f"pass reduction={weight!r} by keyword")  # fmt: skip
+        raise TypeError(
+            f"{name}: weight must be a Tensor of per-class weights; "
+            f"pass reduction={weight!r} by keyword"
+        )
     weight = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
     if weight.shape != (classes,):
         raise ValueError(f"{name}: weight must have shape ({classes},), got {weight.shape}")
@@ -337,9 +339,11 @@ def _tensor_or_none(value, name: str):
 
 
 class _Loss(Module):
-    """What every loss module holds: its reduction, checked when it is built."""
+    """What every loss module holds: its reduction, checked when it is built. Keyword-only
+    (PyTorch's positional slots hold its deprecated size_average/reduce), unless PyTorch
+    puts it first (HuberLoss)."""
 
-    def __init__(self, reduction: str = "mean"):
+    def __init__(self, *, reduction: str = "mean"):
         super().__init__()
         _check_reduction(reduction)
         self.reduction = reduction
@@ -351,30 +355,43 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     """A loss with a per-class `weight`, kept as a buffer (PyTorch's state_dict key "weight")."""
 
-    def __init__(self, weight=None, reduction: str = "mean"):
-        super().__init__(reduction)
+    def __init__(self, weight=None, *, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
         self.register_buffer("weight", _tensor_or_none(weight, "weight"))
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0):  # fmt: skip
-        super().__init__(weight, reduction)
+    def __init__(
+        self,
+        weight=None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
+        super().__init__(weight, reduction=reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target) -> Tensor:
-        return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
-                             reduction=self.reduction, label_smoothing=self.label_smoothing)  # fmt: skip
+        return cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_WeightedLoss):
     def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean"):
-        super().__init__(weight, reduction)
+        super().__init__(weight, reduction=reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target) -> Tensor:
-        return nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
-                        reduction=self.reduction)  # fmt: skip
+        return nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
 class BCELoss(_WeightedLoss):
@@ -384,13 +401,13 @@ class BCELoss(_WeightedLoss):
 
 class BCEWithLogitsLoss(_WeightedLoss):
     def __init__(self, weight=None, *, reduction: str = "mean", pos_weight=None):
-        super().__init__(weight, reduction)
+        super().__init__(weight, reduction=reduction)
         self.register_buffer("pos_weight", _tensor_or_none(pos_weight, "pos_weight"))
 
     def forward(self, input: Tensor, target) -> Tensor:
-        return binary_cross_entropy_with_logits(input, target, self.weight,
-                                                reduction=self.reduction,
-                                                pos_weight=self.pos_weight)  # fmt: skip
+        return binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
 
 
 class MSELoss(_Loss):
@@ -404,8 +421,8 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    def __init__(self, reduction: str = "mean", beta: float = 1.0):
-        super().__init__(reduction)
+    def __init__(self, *, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction=reduction)
         self.beta = beta
 
     def forward(self, input: Tensor, target) -> Tensor:
@@ -413,8 +430,8 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    def __init__(self, reduction: str = "mean", delta: float = 1.0):
-        super().__init__(reduction)
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):  # positional, as PyTorch
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input: Tensor, target) -> Tensor:

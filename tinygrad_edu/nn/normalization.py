@@ -84,8 +84,15 @@ class LayerNorm(Module):
     """layer_norm over the trailing `normalized_shape` axes; weight (ones) and bias (zeros)
     of that shape when elementwise_affine (bias=False drops the bias), as PyTorch."""
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=None):  # fmt: skip
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        *,
+        dtype=None,
+    ):
         super().__init__()
         dtype = dtype or DEFAULT_DTYPE
         self.normalized_shape, self.eps = _as_shape(normalized_shape), eps
@@ -112,8 +119,15 @@ class GroupNorm(Module):
     """group_norm with num_groups groups over num_channels; per-channel weight (ones) and
     bias (zeros) when affine, as PyTorch."""
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, dtype=None):  # fmt: skip
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        *,
+        dtype=None,
+    ):
         super().__init__()
         if num_groups <= 0 or num_channels % num_groups != 0:
             raise ValueError(

@@ -49,8 +49,9 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     indices = _indices(input, "embedding")
     count = weight.shape[0]
     if indices.size and (indices.min() < 0 or indices.max() >= count):
-        raise IndexError(f"embedding: indices must lie in [0, {count}), got {indices.min()} "
-                         f"to {indices.max()}")  # fmt: skip
+        raise IndexError(
+            f"embedding: indices must lie in [0, {count}), got {indices.min()} to {indices.max()}"
+        )
     rows = weight[indices]
     if padding_idx is None:
         return rows
@@ -65,8 +66,9 @@ class Embedding(Module):
     Init as PyTorch: weight ~ N(0, 1), and the padding_idx row (if any) zeros; that row
     then gets no gradient, so it stays zero while training."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 dtype=None):  # fmt: skip
+    def __init__(
+        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, *, dtype=None
+    ):
         super().__init__()
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
