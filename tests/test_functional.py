@@ -232,7 +232,9 @@ def test_cross_entropy_matches_torch(reduction, dtype, tol):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_gradcheck(reduction):
     target = tg.Tensor(rng.integers(0, 4, 5))
-    assert tg.gradcheck(lambda z: F.cross_entropy(z, target, reduction), leaves(randn(5, 4)))
+    assert tg.gradcheck(
+        lambda z: F.cross_entropy(z, target, reduction=reduction), leaves(randn(5, 4))
+    )
 
 
 def test_cross_entropy_is_stable_for_huge_logits():
@@ -288,7 +290,7 @@ def test_bce_with_logits_matches_torch(reduction):
     logits = randn(5, 3) * 4
     logits[0, 0] = 0.0  # the point where |x| and max(x, 0) have kinks
     compare_with_torch(
-        lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction),
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction),
         lambda x, t: torch.nn.functional.binary_cross_entropy_with_logits(
             x, t, reduction=reduction
         ),

@@ -154,7 +154,9 @@ def test_linear_rejects_bad_ranks_naming_both_shapes(x_shape, w_shape):
 
 
 @pytest.mark.parametrize("logits_shape", [(), (4,), (4, 3, 2), (4, 3, 2, 1)])
-def test_cross_entropy_rejects_logits_that_are_not_2d(logits_shape):
+def test_cross_entropy_rejects_logits_whose_shape_does_not_fit_the_target(logits_shape):
+    # (C,), (N, C) and (N, C, d1, ...) are all valid, as PyTorch; with a target (4,) only
+    # (4, C) fits.
     with pytest.raises(ValueError, match=r"logits must be \(N, C\)") as error:
         F.cross_entropy(tg.Tensor(np.ones(logits_shape)), np.zeros(4, np.int64))
     assert str(logits_shape) in str(error.value)

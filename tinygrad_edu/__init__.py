@@ -5,7 +5,29 @@ then csrc/ (the C kernels) and nn/ (layers built from the ops).
 """
 
 from . import data, datasets, diagnostics, features, kernels, nn, optim, viz
-from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
+
+# `tensor` is torch.tensor's spelling: once imported, the attribute `tinygrad_edu.tensor`
+# is this function, not the module tensor.py (PyTorch avoids the clash by naming its
+# module torch/_tensor.py). `from .tensor import ...` is unaffected (it reads sys.modules);
+# to reach the module object itself use importlib.import_module("tinygrad_edu.tensor").
+from .creation import (
+    arange,
+    empty,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .kernels import get_num_threads, set_num_threads
@@ -25,6 +47,11 @@ from .tensor import (
     where,
 )
 
+# PyTorch's dtype aliases.
+long = int64
+float = float32  # shadows the builtin in this module's namespace only, as torch.float
+double = float64
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -36,18 +63,24 @@ __all__ = [
     "data",
     "datasets",
     "diagnostics",
+    "double",
+    "empty",
     "enable_grad",
     "eye",
     "features",
+    "float",
     "float32",
     "float64",
     "full",
+    "full_like",
     "get_num_threads",
     "gradcheck",
     "int64",
     "is_grad_enabled",
     "kernels",
+    "linspace",
     "load",
+    "long",
     "manual_seed",
     "matmul",
     "maximum",
@@ -58,10 +91,14 @@ __all__ = [
     "ones_like",
     "optim",
     "rand",
+    "rand_like",
+    "randint",
     "randn",
+    "randn_like",
     "save",
     "set_num_threads",
     "stack",
+    "tensor",
     "viz",
     "where",
     "zeros",

@@ -1,4 +1,5 @@
-"""Creating tensors: zeros, ones, full, rand, randn, arange, eye and the *_like forms.
+"""Creating tensors: tensor, zeros, ones, full, empty, rand, randn, randint, arange,
+linspace, eye and the *_like forms.
 
 Each takes `dtype=` (default float32) and `requires_grad=`; random ones draw from
 the generator that `tg.manual_seed` seeds (random.py).
@@ -70,3 +71,71 @@ def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return _make(np.ones(t.shape, dtype or t.dtype), requires_grad)
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new Tensor holding a copy of `data` (torch.tensor): Tensor's dtype rules, so
+    Python floats give float32 and integers int64 unless dtype= says otherwise."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def empty(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
+    """A tensor whose values are whatever the memory held (np.empty): fill it before use."""
+    return _make(np.empty(_shape_args(shape), dtype), requires_grad)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.full(t.shape, fill_value, dtype or t.dtype), requires_grad)
+
+
+def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1) of t's shape (and dtype, which must be a float one)."""
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples of t's shape (and dtype, which must be a float one)."""
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    """`steps` evenly spaced values from start to end, both included (float32 by default).
+
+    Computed as PyTorch does, from both ends: start + i·step for the first half and
+    end - (steps-1-i)·step for the rest, so the last value is exactly `end`.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    dtype = np.dtype(dtype or float32)
+    compute = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    start_c, end_c = compute.type(start), compute.type(end)
+    if steps == 1:
+        values = np.array([start_c], compute)
+    else:
+        step = (end_c - start_c) / compute.type(steps - 1)
+        index = np.arange(steps)
+        halfway = steps // 2
+        values = np.where(
+            index < halfway,
+            start_c + step * index.astype(compute),
+            end_c - step * (steps - 1 - index).astype(compute),
+        ).astype(compute)
+    return _make(values.astype(dtype), requires_grad)
+
+
+def randint(*args, size=None, dtype=np.int64, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high): randint(high, size) or
+    randint(low, high, size), as torch.randint; int64 unless dtype= says otherwise."""
+    if size is None and args:
+        args, size = args[:-1], args[-1]
+    if len(args) == 1:
+        low, high = 0, args[0]
+    elif len(args) == 2:
+        low, high = args
+    else:
+        raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    values = generator().integers(low, high, _shape_args(shape), dtype=np.int64)
+    return _make(values.astype(dtype), requires_grad)

@@ -1,35 +1,86 @@
 """Neural-network building blocks: Module and its layers, plus functional, init and utils.
 
-Start with module.py (how a model finds its parameters), then layers.py.
+Start with module.py (how a model finds its parameters), then layers.py, activation.py,
+loss.py, normalization.py and sparse.py.
 """
 
 from . import functional, init, utils
-from .layers import (
-    BatchNorm1d,
-    Dropout,
-    Flatten,
-    Identity,
+from .activation import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
-    Linear,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
     Tanh,
 )
-from .module import Module, ModuleList, Parameter, Sequential
+from .layers import BatchNorm1d, Dropout, Flatten, Identity, Linear
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .normalization import GroupNorm, LayerNorm
+from .sparse import Embedding
 
 __all__ = [
+    "CELU",
+    "ELU",
+    "GELU",
+    "SELU",
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "BatchNorm1d",
+    "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GroupNorm",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "HuberLoss",
     "Identity",
+    "L1Loss",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LogSigmoid",
+    "LogSoftmax",
+    "MSELoss",
+    "Mish",
     "Module",
+    "ModuleDict",
     "ModuleList",
+    "NLLLoss",
     "Parameter",
     "ReLU",
+    "ReLU6",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
+    "Softmax",
+    "Softplus",
+    "Softsign",
     "Tanh",
     "functional",
     "init",

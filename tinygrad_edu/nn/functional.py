@@ -1,8 +1,8 @@
-"""nn.functional: the layers and losses as plain functions of Tensors.
+"""nn.functional: the layers and losses as plain functions of Tensors (PyTorch's `F`).
 
-Most are short compositions of core Tensor ops, so their gradients come from the
-graph; `linear` and `cross_entropy` call fused C-backed ops (ops.Linear,
-ops.SoftmaxCrossEntropy). Read layers.py next for the Modules that wrap them.
+This file holds linear, dropout and batch_norm, and gathers the rest from the file of
+each idea: activation.py, loss.py, normalization.py, sparse.py, padding.py and
+attention.py. Read layers.py next for the Modules that wrap them.
 """
 
 from __future__ import annotations
@@ -13,45 +13,94 @@ import numbers
 import numpy as np
 
 from .. import ops
-from ..creation import zeros_like
 from ..random import generator
-from ..tensor import Tensor, apply, stack
+from ..tensor import Tensor, apply
+from .activation import (
+    celu,
+    elu,
+    erf,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    tanh,
+)
+from .attention import scaled_dot_product_attention
+from .checks import check_tensor as _check_tensor  # also F._check_tensor for layers.py
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from .normalization import group_norm, layer_norm
+from .padding import pad
+from .sparse import embedding, one_hot
 
-REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_tensor(value, name: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a Tensor, got {type(value).__name__}")
-    return value
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    return loss.sum() if reduction == "sum" else loss
-
-
-def _pick_axis(axis: int, dim: int | None) -> int:
-    """PyTorch spells `axis` as `dim`; accept either."""
-    return axis if dim is None else dim
+__all__ = [
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "celu",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "embedding",
+    "erf",
+    "gelu",
+    "group_norm",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "huber_loss",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "logsigmoid",
+    "mish",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "pad",
+    "relu",
+    "relu6",
+    "scaled_dot_product_attention",
+    "selu",
+    "sigmoid",
+    "silu",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
+    "softsign",
+    "tanh",
+]
 
 
 # ---------------------------------------------------------------- layers
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """Forward: out = x @ Wᵀ + b   x (..., in), W (out, in), b (out,) -> out (..., out)
-    Local:    ∂out/∂x = W, ∂out/∂W = x, ∂out/∂b = 1
-    Backward: grad_x = grad @ W, grad_W = gradᵀ @ x, grad_b = Σ_rows grad   (ops.Linear)
-
-    One C GEMM with the bias folded in; leading axes of x are flattened into
-    rows and restored afterwards.
+    """x @ Wᵀ + b, x (..., in), W (out, in), b (out,) -> (..., out): ops.Linear (its
+    Forward/Local/Backward stand there), one C GEMM with the bias folded in; leading
+    axes of x are flattened into rows and restored afterwards.
     """
     _check_tensor(x, "x")
     _check_tensor(weight, "weight")
@@ -69,54 +118,6 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     inputs = (rows, weight) if bias is None else (rows, weight, bias)
     out = apply(ops.Linear, *inputs)
     return out if x.ndim == 2 else out.reshape(*x.shape[:-1], weight.shape[0])
-
-
-def relu(x: Tensor) -> Tensor:
-    """Forward: out = max(x, 0)   (the C ReLU kernel)
-    Local:    ∂out/∂x = 1 where x > 0, else 0   (0 at the kink, as PyTorch)
-    Backward: grad_x = grad where x > 0, else 0
-    """
-    return x.relu()
-
-
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """Forward: out = x where x > 0, else negative_slope · x
-    Local:    ∂out/∂x = 1 where x > 0, else negative_slope
-    Backward: grad_x = grad · ∂out/∂x
-    """
-    return x.leaky_relu(negative_slope)
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    """Forward: out = σ(x) = 1 / (1 + e⁻ˣ)
-    Local:    ∂out/∂x = σ(x)(1 - σ(x))
-    Backward: grad_x = grad · out · (1 - out)
-    """
-    return x.sigmoid()
-
-
-def tanh(x: Tensor) -> Tensor:
-    """Forward: out = tanh(x)
-    Local:    ∂out/∂x = 1 - tanh²(x)
-    Backward: grad_x = grad · (1 - out²)
-    """
-    return x.tanh()
-
-
-def softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
-    """Forward: outᵢ = e^(xᵢ) / Σⱼ e^(xⱼ) along `axis` (after subtracting the max: stable)
-    Local:    ∂outᵢ/∂xⱼ = outᵢ(δᵢⱼ - outⱼ)
-    Backward: grad_x = out · (grad - Σⱼ gradⱼ outⱼ)
-    """
-    return x.softmax(_pick_axis(axis, dim))
-
-
-def log_softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
-    """Forward: outᵢ = xᵢ - logsumexp(x) along `axis` (stable; better than softmax(x).log())
-    Local:    ∂outᵢ/∂xⱼ = δᵢⱼ - softmax(x)ⱼ
-    Backward: grad_x = grad - softmax(x) · Σⱼ gradⱼ
-    """
-    return x.log_softmax(_pick_axis(axis, dim))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -216,77 +217,3 @@ def _update_running_stats(running_mean, running_var, mean, var, count, momentum)
     if running_var is not None:
         unbiased_var = var.data.reshape(-1) * (count / (count - 1))
         running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased_var
-
-
-# ---------------------------------------------------------------- losses
-
-
-def _class_targets(target, logits: Tensor) -> np.ndarray:
-    """Integer class indices (N,) in [0, C) as an int64 array, checked against logits (N, C)."""
-    target = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(
-            f"cross_entropy: target must hold integer class indices, got {target.dtype}"
-        )
-    if logits.ndim != 2 or target.shape != logits.shape[:1]:
-        raise ValueError(
-            f"cross_entropy: logits must be (N, C) and target (N,), "
-            f"got logits {logits.shape} and target {target.shape}"
-        )
-    # The C kernel checks each target lies in [0, C) and names the first row that does not.
-    return np.ascontiguousarray(target, dtype=np.int64)
-
-
-def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Forward: lossᵢ = -log softmax(zᵢ)[tᵢ] = logsumexp(zᵢ) - zᵢ,ₜᵢ   z (N, C), t (N,) ints
-    Local:    ∂lossᵢ/∂zᵢⱼ = softmax(zᵢ)ⱼ - [j = tᵢ]
-    Backward: grad_z = grad_lossᵢ · (softmax(zᵢ) - onehot(tᵢ))
-
-    target is a Tensor, array or list of class indices. Forward and backward are
-    one fused C kernel each (ops.SoftmaxCrossEntropy), through a shifted
-    logsumexp: logits of 1e4 give a finite loss and finite gradients.
-    """
-    _check_tensor(logits, "logits")
-    _check_reduction(reduction)
-    target = _class_targets(target, logits)
-    return apply(ops.SoftmaxCrossEntropy, logits, target=target, reduction=reduction)
-
-
-def _same_shape_target(target, input: Tensor, name: str) -> Tensor:
-    """target as a Tensor of input's shape (arrays and numbers take input's dtype)."""
-    if not isinstance(target, Tensor):
-        target = Tensor(np.asarray(target, dtype=input.dtype))
-    if target.shape != input.shape:
-        raise ValueError(
-            f"{name}: input and target must have the same shape, "
-            f"got input {input.shape} and target {target.shape}"
-        )
-    return target
-
-
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Forward: lossᵢ = (xᵢ - yᵢ)², x = input, y = target (same shape: unlike PyTorch,
-              a shape mismatch raises instead of broadcasting)
-    Local:    ∂lossᵢ/∂xᵢ = 2(xᵢ - yᵢ), ∂lossᵢ/∂yᵢ = -2(xᵢ - yᵢ)
-    Backward: from the graph (sub, mul): both input and target get gradients
-    """
-    _check_tensor(input, "input")
-    _check_reduction(reduction)
-    diff = input - _same_shape_target(target, input, "mse_loss")
-    return _reduce(diff * diff, reduction)
-
-
-def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Forward: lossᵢ = -[tᵢ log σ(xᵢ) + (1 - tᵢ) log(1 - σ(xᵢ))] = softplus(xᵢ) - tᵢ xᵢ
-    Local:    ∂lossᵢ/∂xᵢ = σ(xᵢ) - tᵢ, ∂lossᵢ/∂tᵢ = -xᵢ
-    Backward: from the graph (stack, logsumexp, mul, sub)
-
-    softplus(x) = log(1 + eˣ) is computed as logsumexp([0, x]): stable for any x
-    and smooth everywhere (its gradient is σ(x) exactly, even at 0, where the
-    textbook max(x, 0) + log(1 + e^-|x|) has two kinks).
-    """
-    _check_tensor(logits, "logits")
-    _check_reduction(reduction)
-    target = _same_shape_target(target, logits, "binary_cross_entropy_with_logits")
-    softplus = stack([zeros_like(logits), logits]).logsumexp(axis=0)
-    return _reduce(softplus - target * logits, reduction)

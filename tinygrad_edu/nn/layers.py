@@ -1,5 +1,7 @@
 """The layers: Modules that hold parameters (Linear, BatchNorm1d) or a mode
-(Dropout), and the activations, each a thin wrapper over nn.functional.
+(Dropout), and the shape helpers (Identity, Flatten). Activations are in
+activation.py, losses in loss.py, LayerNorm/GroupNorm in normalization.py,
+Embedding in sparse.py.
 
 Shapes, default initialisation and state_dict keys are PyTorch's, so a PyTorch
 checkpoint loads here unchanged. Read functional.py for the math they call.
@@ -150,45 +152,6 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-class ReLU(Module):
-    """out = max(x, 0) by the C kernel. While `count_alive` is True, the kernel also marks in
-    `alive` (uint8, one entry per unit: per entry of one example, made at the next forward)
-    each unit that output > 0, in the same pass; `alive = None` starts a new count.
-    HealthMonitor counts dead units this way."""
-
-    count_alive = False
-    alive = None
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.count_alive or x.ndim < 2:
-            return F.relu(x)
-        if self.alive is None:
-            self.alive = np.zeros(math.prod(x.shape[1:]), np.uint8)
-        return apply(ops.ReLU, x, alive=self.alive)
-
-
-class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01):
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class Sigmoid(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.sigmoid(x)
-
-
-class Tanh(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return F.tanh(x)
 
 
 class Identity(Module):

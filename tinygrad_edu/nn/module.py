@@ -164,16 +164,21 @@ class Module:
 
     # ---- traversal ------------------------------------------------------------
 
-    def named_modules(self, memo: set | None = None, prefix: str = "") -> Iterator:
-        """Yield (name, module) for this module and every descendant, each once, pre-order."""
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator:
+        """Yield (name, module) for this module and every descendant, pre-order; a module
+        reachable twice is yielded once unless remove_duplicate=False."""
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                child_prefix = f"{prefix}.{name}" if prefix else name
+                yield from module.named_modules(memo, child_prefix, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
@@ -232,6 +237,45 @@ class Module:
         """Set every parameter's .grad to None (the next backward starts afresh)."""
         for param in self.parameters():
             param.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Switch gradients on or off for every parameter (freezing a part of a model)."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    # ---- applying and converting -----------------------------------------------
+
+    def apply(self, fn: Callable) -> Module:
+        """Call fn(module) on every child, recursively, then on this module (as PyTorch:
+        children first). The usual use: a custom initialisation."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype) -> Module:
+        """Convert every floating-point parameter and buffer (and gradient), in place, to
+        float32 or float64; integer buffers (num_batches_tracked) are left as they are.
+        The tensors stay the same objects, so an optimizer built earlier still holds them.
+        `to("cpu")` is accepted and changes nothing: this library runs on the CPU."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"to: dtype must be float32 or float64, got {dtype}")
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            if tensor.dtype.kind == "f":
+                tensor.data = tensor.data.astype(dtype)
+                if tensor.grad is not None:
+                    tensor.grad.data = tensor.grad.data.astype(dtype)
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
 
     # ---- saving and loading -----------------------------------------------------
 
@@ -386,3 +430,59 @@ class ModuleList(_ModuleSequence):
         for module in modules:
             self.append(module)
         return self
+
+
+class ModuleDict(Module):
+    """A dict of Modules whose parameters are registered, in insertion order (keys are the
+    state_dict prefixes, as PyTorch)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if hasattr(type(self), key):  # "keys", "update", ...: the attribute would hide the method
+            raise KeyError(f"ModuleDict: {key!r} is a method name and cannot be a key")
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._modules:
+            raise KeyError(key)
+        delattr(self, key)  # Module.__delattr__ also drops it from the registry
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            del self[key]
+
+    def update(self, modules) -> None:
+        """Add (name, module) pairs from a mapping or an iterable of pairs."""
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
