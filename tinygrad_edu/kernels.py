@@ -79,3 +79,24 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The C kernels' thread count (default: OpenMP's, i.e. the cores or OMP_NUM_THREADS)."""
     return _kernels.get_num_threads()
+
+
+# ---- convolution and pooling (csrc/conv.c, csrc/pool.c): im2col turns a convolution into
+# one GEMM and col2im, its transpose, is its gradient; read docs/convolution.md.
+from ._kernels import (  # noqa: E402
+    avg_pool2d,
+    avg_pool2d_backward,
+    col2im,
+    im2col,
+    max_pool2d,
+    max_pool2d_backward,
+)
+
+__all__ += [
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "col2im",
+    "im2col",
+    "max_pool2d",
+    "max_pool2d_backward",
+]
