@@ -87,16 +87,20 @@ from ._kernels import (  # noqa: E402
     avg_pool2d,
     avg_pool2d_backward,
     col2im,
+    conv_output_size,
     im2col,
     max_pool2d,
     max_pool2d_backward,
+    pool_output_size,
 )
 
 __all__ += [
     "avg_pool2d",
     "avg_pool2d_backward",
     "col2im",
+    "conv_output_size",
     "im2col",
     "max_pool2d",
     "max_pool2d_backward",
+    "pool_output_size",
 ]

@@ -290,3 +290,13 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "m
     target = _same_shape_target(target, logits, "binary_cross_entropy_with_logits")
     softplus = stack([zeros_like(logits), logits]).logsumexp(axis=0)
     return _reduce(softplus - target * logits, reduction)
+
+
+# Convolution and pooling live in conv.py (they import this module's checks).
+from .conv import (  # noqa: E402, F401
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    max_pool2d,
+)
