@@ -582,9 +582,10 @@ LARGEST_ARRAY = 2**60  # elements; numpy could not allocate more anyway
 def _window_pair(value, str kernel, str name, int minimum):
     """An int or a pair of ints (height, width), each in [minimum, 2**31): a (h, w) tuple."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                 for v in pair):
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
         raise TypeError(f"{kernel}: {name} must be an int or a pair of ints, got {value!r}")
+    if len(pair) != 2:
+        raise ValueError(f"{kernel}: {name} must be an int or a pair of ints, got {value!r}")
     if not all(minimum <= v <= LARGEST_WINDOW_ARGUMENT for v in pair):
         raise ValueError(f"{kernel}: {name} must be >= {minimum} (and < 2**31), got {value!r}")
     return int(pair[0]), int(pair[1])
