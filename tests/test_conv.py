@@ -411,3 +411,19 @@ def test_default_init_matches_pytorch_statistics():
     theirs = torch.nn.Conv2d(16, 32, 5).weight.detach().numpy()
     assert abs(ours.std() - theirs.std()) < 0.03 * theirs.std()
     assert abs(np.abs(ours).max() - np.abs(theirs).max()) < 0.01 * np.abs(theirs).max()
+
+
+# ---------------------------------------------------------------- the CNN demo
+
+
+def test_cnn_demo_learns_the_digits_and_reports_health(capsys):
+    import argparse
+
+    from tinygrad_edu.experiments.cnn_demo import demo, train_cnn
+
+    result = train_cnn(epochs=6)
+    assert result["test_accuracy"] >= 0.93 and result["train_accuracy"] >= 0.93
+    assert "Conv2d" in result["summary"] and "ReLU" in result["summary"]
+    assert demo(argparse.Namespace(epochs=1, plot=None, no_progress=True)) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy:" in printed and "HealthMonitor" in printed
