@@ -56,9 +56,8 @@ static double plane_work(const tg_window *g) {
                         }                                                                        \
                         const T *src = x + h * g->width; /* w = ow·sw + w_offset */              \
                         for (int64_t ow = 0; ow < ow_lo; ow++) dst[ow] = 0;                      \
-                        if (g->stride_w == 1 && ow_hi > ow_lo)                                   \
-                            memcpy(dst + ow_lo, src + ow_lo + w_offset,                          \
-                                   (size_t)(ow_hi - ow_lo) * sizeof(T));                         \
+                        if (g->stride_w == 1) /* a unit-stride copy the compiler vectorises */  \
+                            for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow] = src[ow + w_offset]; \
                         else                                                                     \
                             for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
                                 dst[ow] = src[ow * g->stride_w + w_offset];                      \
@@ -105,8 +104,11 @@ static double plane_work(const tg_window *g) {
                         if (h < 0 || h >= g->height) continue; /* read padding: no input */      \
                         T *dst = x + h * g->width;                                               \
                         /* grad_x[h, w] += cols[(c, i, j), (n, oh, ow)],  w = ow·sw + w_offset */  \
-                        for (int64_t ow = ow_lo; ow < ow_hi; ow++)                               \
-                            dst[ow * g->stride_w + w_offset] += src[ow];                         \
+                        if (g->stride_w == 1) /* unit stride: a vectorised add */                \
+                            for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow + w_offset] += src[ow]; \
+                        else                                                                     \
+                            for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
+                                dst[ow * g->stride_w + w_offset] += src[ow];                     \
                     }                                                                            \
                 }                                                                                \
         }                                                                                        \

@@ -10,7 +10,7 @@
  * (count_include_pad) or only the elements inside the image, as PyTorch.
  * Threads split the planes, so every gradient element is summed in one fixed order.
  */
-#include <math.h>
+#include <math.h> /* INFINITY */
 #include <string.h>
 
 #include "parallel.h"
@@ -29,36 +29,41 @@ static double pool_work(const tg_window *g) {
         const tg_window *g;                                                                      \
     } NAME##_job;                                                                                \
                                                                                                  \
+    /* Row by row: out[oh, :] starts at -inf and takes each window element (i, j) in turn, \
+     * for all ow at once. That visits every window's elements in the same (i, j) order as \
+     * window by window would, but as long loops over ow that the compiler vectorises. */   \
     static void NAME##_planes(int64_t lo, int64_t hi, void *context) {                           \
         const NAME##_job *job = context;                                                         \
         const tg_window *g = job->g;                                                             \
-        int64_t positions = g->out_h * g->out_w;                                                 \
+        int64_t positions = g->out_h * g->out_w, sw = g->stride_w;                               \
         for (int64_t plane = lo; plane < hi; plane++) {                                          \
-            const T *x = job->x + plane * g->height * g->width;                                  \
-            T *out = job->out + plane * positions;                                               \
-            int64_t *indices = job->indices + plane * positions;                                 \
+            const T *restrict x = job->x + plane * g->height * g->width;                         \
             for (int64_t oh = 0; oh < g->out_h; oh++) {                                          \
+                /* restrict: out, indices and x never overlap (the compiler may vectorise) */  \
+                T *restrict best = job->out + plane * positions + oh * g->out_w;                 \
+                int64_t *restrict best_index = job->indices + plane * positions + oh * g->out_w; \
+                /* a window of padding only has no element: -inf, index -1 */                    \
+                for (int64_t ow = 0; ow < g->out_w; ow++) best[ow] = -INFINITY;                  \
+                for (int64_t ow = 0; ow < g->out_w; ow++) best_index[ow] = -1;                   \
                 int64_t h0 = oh * g->stride_h - g->pad_h, i_lo, i_hi;                            \
                 tg_window_inside(h0, g->dilation_h, g->height, g->kernel_h, &i_lo, &i_hi);       \
-                for (int64_t ow = 0; ow < g->out_w; ow++) {                                      \
-                    int64_t w0 = ow * g->stride_w - g->pad_w, j_lo, j_hi;                        \
-                    tg_window_inside(w0, g->dilation_w, g->width, g->kernel_w, &j_lo, &j_hi);    \
-                    /* a window of padding only has no element: -inf, index -1 */                \
-                    T best = -INFINITY;                                                          \
-                    int64_t best_index = -1;                                                     \
-                    for (int64_t i = i_lo; i < i_hi; i++)                                        \
-                        for (int64_t j = j_lo; j < j_hi; j++) {                                  \
-                            int64_t index = (h0 + i * g->dilation_h) * g->width +                \
-                                            w0 + j * g->dilation_w;                              \
+                for (int64_t i = i_lo; i < i_hi; i++) {                                          \
+                    int64_t row = (h0 + i * g->dilation_h) * g->width; /* h·W */                 \
+                    for (int64_t j = 0; j < g->kernel_w; j++) {                                  \
+                        /* w = ow·sw + w_offset is inside the image for ow in [ow_lo, ow_hi) */  \
+                        int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;           \
+                        tg_window_inside(w_offset, sw, g->width, g->out_w, &ow_lo, &ow_hi);      \
+                        for (int64_t ow = ow_lo; ow < ow_hi; ow++) {                             \
+                            int64_t index = row + ow * sw + w_offset;                            \
                             T value = x[index];                                                  \
-                            /* the first maximum wins ties; a NaN wins over everything */        \
-                            if (value > best || isnan(value)) {                                  \
-                                best = value;                                                    \
-                                best_index = index;                                              \
-                            }                                                                    \
+                            /* the first maximum wins ties; a NaN wins over everything. As    \
+                             * selects, not a branch: on random data a branch mispredicts    \
+                             * half the time. */                                              \
+                            int wins = (value > best[ow]) | (value != value);                    \
+                            best[ow] = wins ? value : best[ow];                                  \
+                            best_index[ow] = wins ? index : best_index[ow];                      \
                         }                                                                        \
-                    out[oh * g->out_w + ow] = best;                                              \
-                    indices[oh * g->out_w + ow] = best_index;                                    \
+                    }                                                                            \
                 }                                                                                \
             }                                                                                    \
         }                                                                                        \

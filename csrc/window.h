@@ -30,6 +30,10 @@ static inline int64_t tg_ceil_div(int64_t a, int64_t b) {
  * [0, size). Outside that range a window reads padding. */
 static inline void tg_window_inside(int64_t offset, int64_t stride, int64_t size, int64_t count,
                                     int64_t *lo, int64_t *hi) {
+    if (offset >= 0 && count > 0 && offset + (count - 1) * stride < size) {
+        *lo = 0, *hi = count; /* the common case, away from the border: no division */
+        return;
+    }
     int64_t first = offset >= 0 ? 0 : tg_ceil_div(-offset, stride);
     int64_t end = tg_ceil_div(size - offset, stride);
     *hi = end < 0 ? 0 : end > count ? count : end;
