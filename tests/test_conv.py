@@ -427,3 +427,17 @@ def test_cnn_demo_learns_the_digits_and_reports_health(capsys):
     assert demo(argparse.Namespace(epochs=1, plot=None, no_progress=True)) == 0
     printed = capsys.readouterr().out
     assert "test accuracy:" in printed and "HealthMonitor" in printed
+
+
+def test_the_worked_example_of_docs_convolution_md():
+    """The hand-computed numbers of docs/convolution.md, sections 2 and 3."""
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    cols = kernels.im2col(x, 2)
+    np.testing.assert_array_equal(cols, [[1, 2, 4, 5], [2, 3, 5, 6], [4, 5, 7, 8], [5, 6, 8, 9]])
+    x_t = tg.Tensor(x, requires_grad=True)
+    w_t = tg.Tensor(np.array([[[[1.0, 0.0], [0.0, -1.0]]]]), requires_grad=True)
+    out = F.conv2d(x_t, w_t)
+    np.testing.assert_array_equal(out.numpy(), [[[[-4, -4], [-4, -4]]]])
+    out.sum().backward()
+    np.testing.assert_array_equal(w_t.grad.numpy(), [[[[12, 16], [24, 28]]]])
+    np.testing.assert_array_equal(x_t.grad.numpy(), [[[[1, 1, 0], [1, 0, -1], [0, -1, -1]]]])

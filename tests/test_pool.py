@@ -376,3 +376,14 @@ def test_pool_module_reprs_match_pytorch():
     assert repr(nn.MaxPool2d(3, 2, 1)) == repr(torch.nn.MaxPool2d(3, 2, 1))
     assert repr(nn.AvgPool2d(2)) == repr(torch.nn.AvgPool2d(2))
     assert repr(nn.AdaptiveAvgPool2d((2, 3))) == repr(torch.nn.AdaptiveAvgPool2d((2, 3)))
+
+
+def test_the_max_pooling_example_of_docs_convolution_md():
+    x = np.array([[[[1.0, 3, 2, 0], [4, 2, 1, 5], [0, 1, 7, 6], [2, 8, 3, 3]]]])
+    out, indices = kernels.max_pool2d(x, 2)
+    np.testing.assert_array_equal(out, [[[[4, 5], [8, 7]]]])
+    np.testing.assert_array_equal(indices, [[[[4, 7], [13, 10]]]])
+    grad_x = kernels.max_pool2d_backward(np.array([[[[10.0, 20], [30, 40]]]]), indices, x.shape)
+    np.testing.assert_array_equal(
+        grad_x, [[[[0, 0, 0, 0], [10, 0, 0, 20], [0, 0, 40, 0], [0, 30, 0, 0]]]]
+    )
