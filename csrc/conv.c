@@ -44,7 +44,7 @@ static double plane_work(const tg_window *g) {
             for (int64_t i = 0; i < g->kernel_h; i++)                                            \
                 for (int64_t j = 0; j < g->kernel_w; j++) {                                      \
                     int64_t row = (c * g->kernel_h + i) * g->kernel_w + j;                       \
-                    T *dst = job->cols + row * columns + n * positions;                          \
+                    T *restrict dst = job->cols + row * columns + n * positions;                          \
                     /* w = ow·sw + (j·dw - pw) is inside the image for ow in [ow_lo, ow_hi) */   \
                     int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;               \
                     tg_window_inside(w_offset, g->stride_w, g->width, g->out_w, &ow_lo, &ow_hi); \
@@ -54,7 +54,7 @@ static double plane_work(const tg_window *g) {
                             memset(dst, 0, (size_t)g->out_w * sizeof(T));                        \
                             continue;                                                            \
                         }                                                                        \
-                        const T *src = x + h * g->width; /* w = ow·sw + w_offset */              \
+                        const T *restrict src = x + h * g->width; /* w = ow·sw + w_offset */             \
                         for (int64_t ow = 0; ow < ow_lo; ow++) dst[ow] = 0;                      \
                         if (g->stride_w == 1) /* a unit-stride copy the compiler vectorises */  \
                             for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow] = src[ow + w_offset]; \
@@ -96,13 +96,13 @@ static double plane_work(const tg_window *g) {
             for (int64_t i = 0; i < g->kernel_h; i++)                                            \
                 for (int64_t j = 0; j < g->kernel_w; j++) {                                      \
                     int64_t row = (c * g->kernel_h + i) * g->kernel_w + j;                       \
-                    const T *src = job->cols + row * columns + n * positions;                    \
+                    const T *restrict src = job->cols + row * columns + n * positions;                    \
                     int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;               \
                     tg_window_inside(w_offset, g->stride_w, g->width, g->out_w, &ow_lo, &ow_hi); \
                     for (int64_t oh = 0; oh < g->out_h; oh++, src += g->out_w) {                 \
                         int64_t h = oh * g->stride_h - g->pad_h + i * g->dilation_h;             \
                         if (h < 0 || h >= g->height) continue; /* read padding: no input */      \
-                        T *dst = x + h * g->width;                                               \
+                        T *restrict dst = x + h * g->width;                                        \
                         /* grad_x[h, w] += cols[(c, i, j), (n, oh, ow)],  w = ow·sw + w_offset */  \
                         if (g->stride_w == 1) /* unit stride: a vectorised add */                \
                             for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow + w_offset] += src[ow]; \

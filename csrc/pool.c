@@ -21,7 +21,12 @@ static double pool_work(const tg_window *g) {
     return (double)g->kernel_h * (double)g->kernel_w * (double)g->out_h * (double)g->out_w;
 }
 
-#define DEFINE_MAX_POOL(NAME, T)                                                                 \
+/* Output columns are done in chunks of this many, with their winning taps on the stack. */
+#define TG_POOL_CHUNK 64
+
+/* TAP: an integer as wide as T, so that selecting a tap number next to a value of T
+ * vectorises (one lane each). */
+#define DEFINE_MAX_POOL(NAME, T, TAP)                                                            \
     typedef struct {                                                                             \
         const T *x;                                                                              \
         T *out;                                                                                  \
@@ -29,40 +34,51 @@ static double pool_work(const tg_window *g) {
         const tg_window *g;                                                                      \
     } NAME##_job;                                                                                \
                                                                                                  \
-    /* Row by row: out[oh, :] starts at -inf and takes each window element (i, j) in turn, \
-     * for all ow at once. That visits every window's elements in the same (i, j) order as \
-     * window by window would, but as long loops over ow that the compiler vectorises. */   \
+    /* Row by row: out[oh, :] starts at -inf and takes each window tap k = (i, j) in turn,    \
+     * for a chunk of ow at once, remembering the winning tap. That visits every window's     \
+     * elements in the same (i, j) order as window by window would, but as long loops over   \
+     * ow, with selects instead of branches, that the compiler vectorises. The winning tap    \
+     * becomes a position h·W + w once per output, at the end. */                             \
     static void NAME##_planes(int64_t lo, int64_t hi, void *context) {                           \
         const NAME##_job *job = context;                                                         \
         const tg_window *g = job->g;                                                             \
         int64_t positions = g->out_h * g->out_w, sw = g->stride_w;                               \
+        TAP tap[TG_POOL_CHUNK];                                                                  \
         for (int64_t plane = lo; plane < hi; plane++) {                                          \
             const T *restrict x = job->x + plane * g->height * g->width;                         \
             for (int64_t oh = 0; oh < g->out_h; oh++) {                                          \
-                /* restrict: out, indices and x never overlap (the compiler may vectorise) */  \
-                T *restrict best = job->out + plane * positions + oh * g->out_w;                 \
-                int64_t *restrict best_index = job->indices + plane * positions + oh * g->out_w; \
-                /* a window of padding only has no element: -inf, index -1 */                    \
-                for (int64_t ow = 0; ow < g->out_w; ow++) best[ow] = -INFINITY;                  \
-                for (int64_t ow = 0; ow < g->out_w; ow++) best_index[ow] = -1;                   \
                 int64_t h0 = oh * g->stride_h - g->pad_h, i_lo, i_hi;                            \
                 tg_window_inside(h0, g->dilation_h, g->height, g->kernel_h, &i_lo, &i_hi);       \
-                for (int64_t i = i_lo; i < i_hi; i++) {                                          \
-                    int64_t row = (h0 + i * g->dilation_h) * g->width; /* h·W */                 \
-                    for (int64_t j = 0; j < g->kernel_w; j++) {                                  \
-                        /* w = ow·sw + w_offset is inside the image for ow in [ow_lo, ow_hi) */  \
-                        int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;           \
-                        tg_window_inside(w_offset, sw, g->width, g->out_w, &ow_lo, &ow_hi);      \
-                        for (int64_t ow = ow_lo; ow < ow_hi; ow++) {                             \
-                            int64_t index = row + ow * sw + w_offset;                            \
-                            T value = x[index];                                                  \
-                            /* the first maximum wins ties; a NaN wins over everything. As    \
-                             * selects, not a branch: on random data a branch mispredicts    \
-                             * half the time. */                                              \
-                            int wins = (value > best[ow]) | (value != value);                    \
-                            best[ow] = wins ? value : best[ow];                                  \
-                            best_index[ow] = wins ? index : best_index[ow];                      \
+                for (int64_t c0 = 0; c0 < g->out_w; c0 += TG_POOL_CHUNK) {                       \
+                    int64_t c1 = c0 + TG_POOL_CHUNK < g->out_w ? c0 + TG_POOL_CHUNK : g->out_w;  \
+                    T *restrict best = job->out + plane * positions + oh * g->out_w;             \
+                    /* a window of padding only has no element: -inf, tap -1 */                  \
+                    for (int64_t ow = c0; ow < c1; ow++) best[ow] = -INFINITY;                   \
+                    for (int64_t ow = c0; ow < c1; ow++) tap[ow - c0] = -1;                      \
+                    for (int64_t i = i_lo; i < i_hi; i++) {                                      \
+                        const T *restrict x_row = x + (h0 + i * g->dilation_h) * g->width;       \
+                        for (int64_t j = 0; j < g->kernel_w; j++) {                              \
+                            /* w = ow·sw + w_offset lies inside the image for ow in [lo, hi) */  \
+                            int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;       \
+                            tg_window_inside(w_offset, sw, g->width, g->out_w, &ow_lo, &ow_hi);  \
+                            ow_lo = ow_lo > c0 ? ow_lo : c0;                                     \
+                            ow_hi = ow_hi < c1 ? ow_hi : c1;                                     \
+                            TAP k = (TAP)(i * g->kernel_w + j);                                  \
+                            for (int64_t ow = ow_lo; ow < ow_hi; ow++) {                         \
+                                T value = x_row[ow * sw + w_offset];                             \
+                                /* the first maximum wins ties; a NaN wins over everything */    \
+                                int wins = (value > best[ow]) | (value != value);                \
+                                best[ow] = wins ? value : best[ow];                              \
+                                tap[ow - c0] = wins ? k : tap[ow - c0];                          \
+                            }                                                                    \
                         }                                                                        \
+                    }                                                                            \
+                    int64_t *indices = job->indices + plane * positions + oh * g->out_w;         \
+                    for (int64_t ow = c0; ow < c1; ow++) {                                       \
+                        TAP k = tap[ow - c0];                                                    \
+                        int64_t h = h0 + (k / g->kernel_w) * g->dilation_h;                      \
+                        int64_t w = ow * sw - g->pad_w + (k % g->kernel_w) * g->dilation_w;      \
+                        indices[ow] = k < 0 ? -1 : h * g->width + w;                             \
                     }                                                                            \
                 }                                                                                \
             }                                                                                    \
@@ -225,8 +241,8 @@ static int64_t avg_window(const tg_window *g, int64_t oh, int64_t ow, int count_
         return TG_OK;                                                                            \
     }
 
-DEFINE_MAX_POOL(tg_max_pool2d_f32, float)
-DEFINE_MAX_POOL(tg_max_pool2d_f64, double)
+DEFINE_MAX_POOL(tg_max_pool2d_f32, float, int32_t)
+DEFINE_MAX_POOL(tg_max_pool2d_f64, double, int64_t)
 DEFINE_MAX_POOL_BACKWARD(tg_max_pool2d_backward_f32, float)
 DEFINE_MAX_POOL_BACKWARD(tg_max_pool2d_backward_f64, double)
 DEFINE_AVG_POOL(tg_avg_pool2d_f32, float)
