@@ -68,6 +68,8 @@ POOLS = [  # x shape, kernel, stride, padding, dilation, ceil_mode
     ((2, 2, 10, 11), (3, 2), (2, 3), (1, 1), (2, 3), False),
     ((1, 3, 5, 5), (5, 5), (1, 1), (2, 2), (1, 1), False),
     ((3, 1, 6, 7), (4, 4), (3, 3), (2, 1), (1, 1), True),
+    ((1, 2, 3, 150), (2, 3), (1, 1), (1, 1), (1, 1), True),  # rows wider than one chunk
+    ((1, 1, 4, 300), (2, 3), (2, 2), (0, 1), (1, 2), False),
 ]
 AVG_POOLS = [p for p in POOLS if p[4] == (1, 1)]
 
