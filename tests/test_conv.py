@@ -441,3 +441,29 @@ def test_the_worked_example_of_docs_convolution_md():
     out.sum().backward()
     np.testing.assert_array_equal(w_t.grad.numpy(), [[[[12, 16], [24, 28]]]])
     np.testing.assert_array_equal(x_t.grad.numpy(), [[[[1, 1, 0], [1, 0, -1], [0, -1, -1]]]])
+
+
+# ---------------------------------------------------------------- gradients of gradients
+
+
+def test_backward_functions_record_ops_on_tensors(rng):
+    """Im2Col.backward calls col2im and Col2Im.backward calls im2col: on arrays they run the
+    kernel, on Tensors they record the op (what backward(create_graph=True) hands them)."""
+    window = {"kernel_size": (3, 2), "stride": (1, 2), "padding": ((1, 1), (0, 1)),
+              "dilation": (2, 1)}  # fmt: skip
+    x = rng.standard_normal((2, 2, 6, 5))
+    cols = rng.standard_normal(kernels.im2col(x, **window).shape)
+    recorded = ops_conv.col2im(tg.Tensor(cols, requires_grad=True), x.shape, window)
+    assert recorded.grad_fn.name == "Col2ImBackward"
+    np.testing.assert_array_equal(recorded.numpy(), kernels.col2im(cols, x.shape, **window))
+    assert check_gradients(lambda c: ops_conv.col2im(c, x.shape, window), [cols], rng)
+    assert check_gradients(lambda t: ops_conv.im2col(t, window), [x], rng)
+
+
+@pytest.mark.skipif(not hasattr(tg, "gradgradcheck"), reason="needs the create_graph engine")
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_gradgradcheck(groups, rng):
+    x, w = rng.standard_normal((1, 2, 4, 4)), rng.standard_normal((2, 2 // groups, 2, 2))
+    inputs = [tg.Tensor(x, requires_grad=True), tg.Tensor(w, requires_grad=True)]
+    assert tg.gradgradcheck(lambda a, b: F.conv2d(a, b, stride=1, padding=1, groups=groups),
+                            inputs)  # fmt: skip

@@ -68,7 +68,9 @@ POOLS = [  # x shape, kernel, stride, padding, dilation, ceil_mode
     ((2, 2, 10, 11), (3, 2), (2, 3), (1, 1), (2, 3), False),
     ((1, 3, 5, 5), (5, 5), (1, 1), (2, 2), (1, 1), False),
     ((3, 1, 6, 7), (4, 4), (3, 3), (2, 1), (1, 1), True),
-    ((1, 2, 3, 150), (2, 3), (1, 1), (1, 1), (1, 1), True),  # rows wider than one chunk
+]
+WIDE_POOLS = [  # rows wider than the max-pool kernel's chunk of 64 outputs
+    ((1, 2, 3, 150), (2, 3), (1, 1), (1, 1), (1, 1), True),
     ((1, 1, 4, 300), (2, 3), (2, 2), (0, 1), (1, 2), False),
 ]
 AVG_POOLS = [p for p in POOLS if p[4] == (1, 1)]
@@ -77,7 +79,7 @@ AVG_POOLS = [p for p in POOLS if p[4] == (1, 1)]
 # ---------------------------------------------------------------- kernels
 
 
-@pytest.mark.parametrize("shape,kernel,stride,padding,dilation,ceil_mode", POOLS)
+@pytest.mark.parametrize("shape,kernel,stride,padding,dilation,ceil_mode", POOLS + WIDE_POOLS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_max_pool_kernels_match_the_definition(shape, kernel, stride, padding, dilation,
                                                ceil_mode, dtype, rng):  # fmt: skip
@@ -389,3 +391,35 @@ def test_the_max_pooling_example_of_docs_convolution_md():
     np.testing.assert_array_equal(
         grad_x, [[[[0, 0, 0, 0], [10, 0, 0, 20], [0, 0, 40, 0], [0, 30, 0, 0]]]]
     )
+
+
+# ---------------------------------------------------------------- gradients of gradients
+
+
+def test_pool_backward_functions_record_ops_on_tensors(rng):
+    """The backward of each pooling op is a function that records an op on Tensors: the
+    scatter (gradient: a gather), the gather (gradient: a scatter), the spread (gradient:
+    the pooling again)."""
+    x = rng.standard_normal((2, 2, 5, 6))
+    _, indices = kernels.max_pool2d(x, 3, 2, 1, 1, True)
+    grad_out = rng.standard_normal(indices.shape)
+    scattered = ops_conv.max_pool2d_scatter(tg.Tensor(grad_out, requires_grad=True), indices,
+                                            x.shape)  # fmt: skip
+    assert scattered.grad_fn.name == "MaxPool2dScatterBackward"
+    np.testing.assert_array_equal(scattered.numpy(),
+                                  kernels.max_pool2d_backward(grad_out, indices, x.shape))  # fmt: skip
+    assert check_gradients(lambda t: ops_conv.gather_by_indices(t, indices), [x], rng)
+    pool = {"kernel_size": 2, "stride": 1, "padding": 1, "ceil_mode": False,
+            "count_include_pad": True, "divisor_override": None}  # fmt: skip
+    grad_avg = rng.standard_normal(kernels.avg_pool2d(x, **pool).shape)
+    assert check_gradients(lambda g: ops_conv.avg_pool2d_spread(g, x.shape, pool), [grad_avg],
+                           rng)  # fmt: skip
+    assert check_gradients(lambda t: ops_conv.avg_pool2d(t, pool), [x], rng)
+
+
+@pytest.mark.skipif(not hasattr(tg, "gradgradcheck"), reason="needs the create_graph engine")
+def test_pools_gradgradcheck(rng):
+    x = tg.Tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
+    assert tg.gradgradcheck(lambda t: F.max_pool2d(t, 3, 2, 1) ** 2, [x])
+    assert tg.gradgradcheck(lambda t: F.avg_pool2d(t, 3, 2, 1, count_include_pad=False) ** 2,
+                            [x])  # fmt: skip

@@ -4,17 +4,38 @@ A convolution is built from these in nn/conv.py: im2col -> one matrix multiply -
 reshape. Each op here is linear or a selection, so each gradient is another op of
 this file: im2col's is col2im (its transpose), max pooling's a scatter by the argmax
 indices (whose own gradient is a gather by the same indices). Read docs/convolution.md.
+
+Each backward calls a module-level function (im2col, col2im, ...) that runs the C kernel
+on arrays and records the matching op on Tensors, so gradients of gradients work.
 """
 
 import numpy as np
 
 from . import kernels
 from .function import Function
-from .ops import _contiguous
 
 # `window` holds im2col's keywords: {"kernel_size": (kh, kw), "stride": (sh, sw),
 # "padding": ((top, bottom), (left, right)), "dilation": (dh, dw)}; `pool` holds the
 # keywords of kernels.max_pool2d or kernels.avg_pool2d.
+
+
+
+def _contiguous(x: np.ndarray) -> np.ndarray:
+    """The C kernels take C-contiguous arrays (a transposed gradient view is copied once)."""
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+
+
+def _on_graph(value) -> bool:
+    """False for arrays (the fast path: run the kernel); True for a Tensor (record the op)."""
+    return not isinstance(value, (np.ndarray, np.generic))
+
+
+def _record(op: type, value, **params):
+    """apply(op, value, **params): the op as a node of the graph (under create_graph)."""
+    from .tensor import apply  # tensor.py imports the ops; this runs only after both loaded
+
+    return apply(op, value, **params)
+
 
 # ---------------------------------------------------------------- im2col and col2im
 
@@ -53,11 +74,15 @@ class Col2Im(Function):
 
 def im2col(x, window):
     """The receptive fields of x as columns (the forward of Im2Col, the gradient of Col2Im)."""
+    if _on_graph(x):
+        return _record(Im2Col, x, window=window)
     return kernels.im2col(_contiguous(x), **window)
 
 
 def col2im(cols, x_shape, window):
     """im2col's transpose (the forward of Col2Im, the gradient of Im2Col)."""
+    if _on_graph(cols):
+        return _record(Col2Im, cols, x_shape=x_shape, window=window)
     return kernels.col2im(_contiguous(cols), x_shape, **window)
 
 
@@ -96,14 +121,33 @@ class MaxPool2dScatter(Function):
         return (gather_by_indices(grad, self.indices),)
 
 
+class MaxPool2dGather(Function):
+    """Forward: g[n, c, k] = x[n, c, indices[n,c,k]]   x (N, C, H, W) -> g (N, C, OH, OW)
+              (the scatter's gradient, as an op; 0 where an index is -1)
+    Local:    ∂g[n,c,k]/∂x[n,c,p] = [indices[n,c,k] = p]
+    Backward: grad_x = max_pool2d_scatter(grad): the transpose of a gather is a scatter
+    """
+
+    def forward(self, x, indices):
+        self.indices, self.x_shape = indices, x.shape
+        return gather_by_indices(x, indices)
+
+    def backward(self, grad):
+        return (max_pool2d_scatter(grad, self.indices, self.x_shape),)
+
+
 def max_pool2d_scatter(grad_out, indices, x_shape):
     """grad_x[n, c, indices[n,c,k]] += grad_out[n, c, k] (C kernel)."""
+    if _on_graph(grad_out):
+        return _record(MaxPool2dScatter, grad_out, indices=indices, x_shape=x_shape)
     return kernels.max_pool2d_backward(_contiguous(grad_out), indices, x_shape)
 
 
 def gather_by_indices(x, indices):
     """out[n, c, k] = x[n, c, indices[n,c,k]] (0 where an index is -1: a window of padding only),
     the transpose of max_pool2d_scatter."""
+    if _on_graph(x):
+        return _record(MaxPool2dGather, x, indices=indices)
     batch, channels = indices.shape[:2]
     planes = x.reshape(batch, channels, -1)
     flat = indices.reshape(batch, channels, -1)
@@ -146,9 +190,13 @@ class AvgPool2dSpread(Function):
 
 def avg_pool2d(x, pool):
     """Average pooling with the keywords in `pool` (C kernel)."""
+    if _on_graph(x):
+        return _record(AvgPool2d, x, pool=pool)
     return kernels.avg_pool2d(_contiguous(x), **pool)
 
 
 def avg_pool2d_spread(grad_out, x_shape, pool):
     """Average pooling's transpose: each window's value / divisor added to its elements (C kernel)."""
+    if _on_graph(grad_out):
+        return _record(AvgPool2dSpread, grad_out, x_shape=x_shape, pool=pool)
     return kernels.avg_pool2d_backward(_contiguous(grad_out), x_shape, **pool)
