@@ -9,7 +9,8 @@
  * linear map that only copies, so its adjoint (its transpose) adds every copy
  * back where it came from:
  *
- *   col2im: grad_x[n, c, h, w] = Σ over (i, j, oh, ow) that read (h, w) of cols[(c, i, j), (n, oh, ow)]
+ *   col2im: grad_x[n, c, h, w] = Σ over the (i, j, oh, ow) that read (h, w)
+ *                                  of cols[(c, i, j), (n, oh, ow)]
  *
  * which is why the gradient of im2col is col2im. Both kernels work one input
  * plane (n, c) at a time: plane (n, c) owns rows (c, ·, ·) and columns (n, ·, ·)
@@ -33,7 +34,7 @@ static double plane_work(const tg_window *g) {
         const tg_window *g;                                                                      \
     } NAME##_job;                                                                                \
                                                                                                  \
-    /* Planes [lo, hi) of x: each fills its KH·KW rows of cols, in its image's columns. */      \
+    /* Planes [lo, hi) of x: each fills its KH·KW rows of cols, in its image's columns. */       \
     static void NAME##_planes(int64_t lo, int64_t hi, void *context) {                           \
         const NAME##_job *job = context;                                                         \
         const tg_window *g = job->g;                                                             \
@@ -44,7 +45,7 @@ static double plane_work(const tg_window *g) {
             for (int64_t i = 0; i < g->kernel_h; i++)                                            \
                 for (int64_t j = 0; j < g->kernel_w; j++) {                                      \
                     int64_t row = (c * g->kernel_h + i) * g->kernel_w + j;                       \
-                    T *restrict dst = job->cols + row * columns + n * positions;                          \
+                    T *restrict dst = job->cols + row * columns + n * positions;                 \
                     /* w = ow·sw + (j·dw - pw) is inside the image for ow in [ow_lo, ow_hi) */   \
                     int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;               \
                     tg_window_inside(w_offset, g->stride_w, g->width, g->out_w, &ow_lo, &ow_hi); \
@@ -54,10 +55,11 @@ static double plane_work(const tg_window *g) {
                             memset(dst, 0, (size_t)g->out_w * sizeof(T));                        \
                             continue;                                                            \
                         }                                                                        \
-                        const T *restrict src = x + h * g->width; /* w = ow·sw + w_offset */             \
+                        const T *restrict src = x + h * g->width; /* w = ow·sw + w_offset */     \
                         for (int64_t ow = 0; ow < ow_lo; ow++) dst[ow] = 0;                      \
-                        if (g->stride_w == 1) /* a unit-stride copy the compiler vectorises */  \
-                            for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow] = src[ow + w_offset]; \
+                        if (g->stride_w == 1) /* a unit-stride copy the compiler vectorises */   \
+                            for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
+                                dst[ow] = src[ow + w_offset];                                    \
                         else                                                                     \
                             for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
                                 dst[ow] = src[ow * g->stride_w + w_offset];                      \
@@ -84,7 +86,7 @@ static double plane_work(const tg_window *g) {
         const tg_window *g;                                                                      \
     } NAME##_job;                                                                                \
                                                                                                  \
-    /* Planes [lo, hi) of grad_x: zeroed, then every column entry read from them added back. */ \
+    /* Planes [lo, hi) of grad_x: zeroed, then every column entry read from them added back. */  \
     static void NAME##_planes(int64_t lo, int64_t hi, void *context) {                           \
         const NAME##_job *job = context;                                                         \
         const tg_window *g = job->g;                                                             \
@@ -96,16 +98,17 @@ static double plane_work(const tg_window *g) {
             for (int64_t i = 0; i < g->kernel_h; i++)                                            \
                 for (int64_t j = 0; j < g->kernel_w; j++) {                                      \
                     int64_t row = (c * g->kernel_h + i) * g->kernel_w + j;                       \
-                    const T *restrict src = job->cols + row * columns + n * positions;                    \
+                    const T *restrict src = job->cols + row * columns + n * positions;           \
                     int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;               \
                     tg_window_inside(w_offset, g->stride_w, g->width, g->out_w, &ow_lo, &ow_hi); \
                     for (int64_t oh = 0; oh < g->out_h; oh++, src += g->out_w) {                 \
                         int64_t h = oh * g->stride_h - g->pad_h + i * g->dilation_h;             \
                         if (h < 0 || h >= g->height) continue; /* read padding: no input */      \
-                        T *restrict dst = x + h * g->width;                                        \
-                        /* grad_x[h, w] += cols[(c, i, j), (n, oh, ow)],  w = ow·sw + w_offset */  \
+                        T *restrict dst = x + h * g->width;                                      \
+                        /* grad_x[h, w] += cols[(c, i, j), (n, oh, ow)],  w = ow·sw + w_offset */ \
                         if (g->stride_w == 1) /* unit stride: a vectorised add */                \
-                            for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow + w_offset] += src[ow]; \
+                            for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
+                                dst[ow + w_offset] += src[ow];                                   \
                         else                                                                     \
                             for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
                                 dst[ow * g->stride_w + w_offset] += src[ow];                     \

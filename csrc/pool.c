@@ -34,11 +34,11 @@ static double pool_work(const tg_window *g) {
         const tg_window *g;                                                                      \
     } NAME##_job;                                                                                \
                                                                                                  \
-    /* Row by row: out[oh, :] starts at -inf and takes each window tap k = (i, j) in turn,    \
-     * for a chunk of ow at once, remembering the winning tap. That visits every window's     \
-     * elements in the same (i, j) order as window by window would, but as long loops over   \
-     * ow, with selects instead of branches, that the compiler vectorises. The winning tap    \
-     * becomes a position h·W + w once per output, at the end. */                             \
+    /* Row by row: out[oh, :] starts at -inf and takes each window tap k = (i, j) in turn,       \
+     * for a chunk of ow at once, remembering the winning tap. That visits every window's        \
+     * elements in the same (i, j) order as window by window would, but as long loops over       \
+     * ow, with selects instead of branches, that the compiler vectorises. The winning tap       \
+     * becomes a position h·W + w once per output, at the end. */                                \
     static void NAME##_planes(int64_t lo, int64_t hi, void *context) {                           \
         const NAME##_job *job = context;                                                         \
         const tg_window *g = job->g;                                                             \

@@ -67,7 +67,8 @@ def demo(arguments) -> int:
     """The CLI handler: `arguments` has .epochs, .plot and .no_progress, as the MLP demo's."""
     result = train_cnn(arguments.epochs, not arguments.no_progress, arguments.plot)
     print(result["model"])
-    print(f"\ntest accuracy: {result['test_accuracy']:.1%} on {result['test_size']} held-out digits")
+    accuracy_line = f"test accuracy: {result['test_accuracy']:.1%}"
+    print(f"\n{accuracy_line} on {result['test_size']} held-out digits")
     print(f"train accuracy: {result['train_accuracy']:.1%}, time: {result['seconds']:.1f} s\n")
     print(result["summary"])
     if arguments.plot:
