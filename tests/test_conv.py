@@ -467,3 +467,17 @@ def test_conv2d_gradgradcheck(groups, rng):
     inputs = [tg.Tensor(x, requires_grad=True), tg.Tensor(w, requires_grad=True)]
     assert tg.gradgradcheck(lambda a, b: F.conv2d(a, b, stride=1, padding=1, groups=groups),
                             inputs)  # fmt: skip
+
+
+def test_the_benchmarks_numpy_baseline_computes_the_same_gradients(rng):
+    """benchmarks/conv.py's hand-written NumPy im2col convolution is a fair baseline only if
+    it is right: its output and gradients must equal F.conv2d's."""
+    from benchmarks.conv import conv_problem, conv_variants, numpy_conv2d_forward_backward
+
+    x, weight, bias, grad_out = (a.astype(np.float64) for a in conv_problem(3, 2, 9, 4, 3, 1))
+    out, *grads = numpy_conv2d_forward_backward(x, weight, bias, grad_out, 1)
+    np.testing.assert_allclose(out, naive_conv2d(x, weight, bias, (1, 1), ((1, 1), (1, 1)),
+                                                 (1, 1), 1), rtol=1e-10)  # fmt: skip
+    ours = conv_variants(x, weight, bias, grad_out, 1)["tinygrad_edu"]()
+    for mine, theirs in zip(ours, grads):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
