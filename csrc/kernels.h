@@ -147,4 +147,67 @@ tg_status tg_softmax_xent_backward_f64(const double *probs, const int64_t *targe
                                        const double *grad_loss, double *grad_logits,
                                        int64_t rows, int64_t classes, int64_t *bad_row);
 
+/* ---- convolution and pooling windows (conv.c: im2col, col2im; pool.c: max and ---------
+ * ---- average pooling; window.h: the window arithmetic they share) ------------------- */
+
+/* One sliding-window layout over x (batch, channels, height, width), NCHW, contiguous.
+ * Window (oh, ow) reads x[n, c, oh·stride_h - pad_h + i·dilation_h, ow·stride_w - pad_w +
+ * j·dilation_w] for i < kernel_h, j < kernel_w; positions outside the image are padding.
+ * pad_h/pad_w are the top/left padding; out_h/out_w are given by the caller (so the
+ * bottom/right padding and ceil_mode are the caller's choice): nothing outside the
+ * image is ever read. Every kernel below returns TG_ERR_ARGUMENT unless sizes and
+ * out_h/out_w are >= 0, kernel sizes, strides and dilations >= 1 and paddings >= 0. */
+typedef struct {
+    int64_t batch, channels, height, width;
+    int64_t kernel_h, kernel_w, stride_h, stride_w;
+    int64_t pad_h, pad_w, dilation_h, dilation_w;
+    int64_t out_h, out_w;
+} tg_window;
+
+/* im2col: every receptive field as one column, so a convolution is one GEMM.
+ *   cols[(c·KH + i)·KW + j, (n·out_h + oh)·out_w + ow] = x[n, c, h, w]   (0 in the padding)
+ *   with h = oh·stride_h - pad_h + i·dilation_h, w = ow·stride_w - pad_w + j·dilation_w
+ * x: (batch, channels, height, width); cols: (channels·KH·KW, batch·out_h·out_w). */
+tg_status tg_im2col_f32(const float *x, float *cols, const tg_window *g);
+tg_status tg_im2col_f64(const double *x, double *cols, const tg_window *g);
+
+/* col2im, the transpose (adjoint) of im2col: every column entry added back where it was read.
+ *   x[n, c, h, w] = Σ over (i, j, oh, ow) with the h, w above of cols[(c, i, j), (n, oh, ow)]
+ * x is overwritten (zeroed first); cols must not overlap x. */
+tg_status tg_col2im_f32(const float *cols, float *x, const tg_window *g);
+tg_status tg_col2im_f64(const double *cols, double *x, const tg_window *g);
+
+/* Max pooling:  out[n, c, oh, ow] = max over the window of x (NaN wins; the first maximum
+ * wins ties), indices[n, c, oh, ow] = h·width + w of that element within its plane
+ * (-1, with out = -inf, for a window made only of padding). out, indices: (batch,
+ * channels, out_h, out_w). */
+tg_status tg_max_pool2d_f32(const float *x, float *out, int64_t *indices, const tg_window *g);
+tg_status tg_max_pool2d_f64(const double *x, double *out, int64_t *indices,
+                            const tg_window *g);
+
+/* Its gradient, a scatter:  grad_x[n, c, indices[n, c, k]] += grad_out[n, c, k]
+ * (grad_x overwritten). An index outside [-1, height·width) returns TG_ERR_INDEX with
+ * its flat position in *bad_position before anything is written. */
+tg_status tg_max_pool2d_backward_f32(const float *grad_out, const int64_t *indices,
+                                     float *grad_x, const tg_window *g, int64_t *bad_position);
+tg_status tg_max_pool2d_backward_f64(const double *grad_out, const int64_t *indices,
+                                     double *grad_x, const tg_window *g, int64_t *bad_position);
+
+/* Average pooling (dilation must be 1):  out[n, c, oh, ow] = Σ over the window of x / divisor,
+ * divisor = divisor_override if > 0, else the window's size counting the padding
+ * (count_include_pad, the window clipped at height + pad_h, width + pad_w, as PyTorch)
+ * or only the elements inside the image. */
+tg_status tg_avg_pool2d_f32(const float *x, float *out, const tg_window *g,
+                            int count_include_pad, int64_t divisor_override);
+tg_status tg_avg_pool2d_f64(const double *x, double *out, const tg_window *g,
+                            int count_include_pad, int64_t divisor_override);
+
+/* Its gradient:  grad_x[n, c, h, w] = Σ over the windows holding (h, w) of grad_out / divisor
+ * (grad_x overwritten). */
+tg_status tg_avg_pool2d_backward_f32(const float *grad_out, float *grad_x, const tg_window *g,
+                                     int count_include_pad, int64_t divisor_override);
+tg_status tg_avg_pool2d_backward_f64(const double *grad_out, double *grad_x,
+                                     const tg_window *g, int count_include_pad,
+                                     int64_t divisor_override);
+
 #endif

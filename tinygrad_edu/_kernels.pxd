@@ -73,3 +73,33 @@ cdef extern from "kernels.h" nogil:
                                     int64_t element_size)
     tg_status tg_gemm_blocking(int64_t element_size, int64_t *mr, int64_t *nr,
                                tg_block_sizes *sizes)
+
+    # ---- convolution and pooling windows (conv.c, pool.c) ----
+    ctypedef struct tg_window:
+        int64_t batch, channels, height, width
+        int64_t kernel_h, kernel_w, stride_h, stride_w
+        int64_t pad_h, pad_w, dilation_h, dilation_w
+        int64_t out_h, out_w
+
+    tg_status tg_im2col_f32(const float *x, float *cols, const tg_window *g)
+    tg_status tg_im2col_f64(const double *x, double *cols, const tg_window *g)
+    tg_status tg_col2im_f32(const float *cols, float *x, const tg_window *g)
+    tg_status tg_col2im_f64(const double *cols, double *x, const tg_window *g)
+    tg_status tg_max_pool2d_f32(const float *x, float *out, int64_t *indices, const tg_window *g)
+    tg_status tg_max_pool2d_f64(const double *x, double *out, int64_t *indices,
+                                const tg_window *g)
+    tg_status tg_max_pool2d_backward_f32(const float *grad_out, const int64_t *indices,
+                                         float *grad_x, const tg_window *g,
+                                         int64_t *bad_position)
+    tg_status tg_max_pool2d_backward_f64(const double *grad_out, const int64_t *indices,
+                                         double *grad_x, const tg_window *g,
+                                         int64_t *bad_position)
+    tg_status tg_avg_pool2d_f32(const float *x, float *out, const tg_window *g,
+                                int count_include_pad, int64_t divisor_override)
+    tg_status tg_avg_pool2d_f64(const double *x, double *out, const tg_window *g,
+                                int count_include_pad, int64_t divisor_override)
+    tg_status tg_avg_pool2d_backward_f32(const float *grad_out, float *grad_x, const tg_window *g,
+                                         int count_include_pad, int64_t divisor_override)
+    tg_status tg_avg_pool2d_backward_f64(const double *grad_out, double *grad_x,
+                                         const tg_window *g, int count_include_pad,
+                                         int64_t divisor_override)

@@ -718,3 +718,362 @@ def gemm_blocking(dtype=np.float32):
     tg_gemm_blocking(dtype.itemsize, &mr, &nr, &sizes)
     return {"kernel": get_kernel(), "dtype": dtype.name, "mr": mr, "nr": nr,
             "mc": sizes.mc, "kc": sizes.kc, "nc": sizes.nc}
+
+# ---- convolution and pooling windows (csrc/conv.c, csrc/pool.c) -----------------------------
+# Python computes every size (output size, padding, ceil_mode) here and hands C a complete
+# tg_window; C reads only inside the image, so no argument can make it read out of bounds.
+
+LARGEST_WINDOW_ARGUMENT = 2**31 - 1  # keeps every index product far inside int64
+LARGEST_ARRAY = 2**60  # elements; numpy could not allocate more anyway
+
+
+def _window_pair(value, str kernel, str name, int minimum):
+    """An int or a pair of ints (height, width), each in [minimum, 2**31): a (h, w) tuple."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise TypeError(f"{kernel}: {name} must be an int or a pair of ints, got {value!r}")
+    if len(pair) != 2:
+        raise ValueError(f"{kernel}: {name} must be an int or a pair of ints, got {value!r}")
+    if not all(minimum <= v <= LARGEST_WINDOW_ARGUMENT for v in pair):
+        raise ValueError(f"{kernel}: {name} must be >= {minimum} (and < 2**31), got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _window_padding(value, str kernel):
+    """Padding as ((top, bottom), (left, right)) from an int, a pair (h, w) or two pairs."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and \
+            all(isinstance(v, (tuple, list)) for v in value):
+        return (_window_pair(value[0], kernel, "padding", 0),
+                _window_pair(value[1], kernel, "padding", 0))
+    pad_h, pad_w = _window_pair(value, kernel, "padding", 0)
+    return (pad_h, pad_h), (pad_w, pad_w)
+
+
+def _image_shape(shape_value, str kernel, str name):
+    """A 4-tuple (N, C, H, W) of ints >= 0."""
+    try:
+        dims = tuple(int(d) for d in shape_value)
+    except TypeError:
+        raise TypeError(f"{kernel}: {name} must be a shape (N, C, H, W), got {shape_value!r}")
+    if len(dims) != 4 or min(dims) < 0:
+        raise ValueError(f"{kernel}: {name} must be a shape (N, C, H, W) of sizes >= 0, "
+                         f"got {shape_value!r}")
+    return dims
+
+
+cdef int check_image(ndarray x, int typenum, str kernel, str name) except -1:
+    check_ndim(x, 4, kernel, name)
+    check_layout(x, kernel, name, False)
+    return 0
+
+
+def conv_output_size(int64_t size, int kernel_size, int stride, int pad_before, int pad_after,
+                     int dilation):
+    """Outputs of a convolution along one axis: ⌊(size + pads - dilation·(kernel-1) - 1) / stride⌋ + 1
+    (<= 0 when the dilated kernel is larger than the padded input)."""
+    span = size + pad_before + pad_after - dilation * (kernel_size - 1) - 1
+    return span // stride + 1 if span >= 0 else 0
+
+
+def pool_output_size(int64_t size, int kernel_size, int stride, int padding, int dilation,
+                     bint ceil_mode):
+    """Outputs of a pooling along one axis, as PyTorch: the convolution's count, rounded up
+    with ceil_mode, but never a last window that starts in the right padding."""
+    span = size + 2 * padding - dilation * (kernel_size - 1) - 1
+    if span < 0:
+        return 0
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+cdef tg_window make_window(tuple dims, tuple kernel_size, tuple stride, tuple padding,
+                           tuple dilation, int64_t out_h, int64_t out_w):
+    cdef tg_window g
+    g.batch, g.channels, g.height, g.width = dims
+    g.kernel_h, g.kernel_w = kernel_size
+    g.stride_h, g.stride_w = stride
+    g.pad_h, g.pad_w = padding
+    g.dilation_h, g.dilation_w = dilation
+    g.out_h, g.out_w = out_h, out_w
+    return g
+
+
+def _check_count(count, str kernel, str what):
+    if count > LARGEST_ARRAY:
+        raise ValueError(f"{kernel}: {what} would have {count} elements; that is too many "
+                         f"(check the padding, kernel_size and dilation)")
+
+
+def _conv_window(dims, kernel_size, stride, padding, dilation, str kernel):
+    """(kernel, stride, (top, left) padding, dilation, out_h, out_w), all checked."""
+    kernel_hw = _window_pair(kernel_size, kernel, "kernel_size", 1)
+    stride_hw = _window_pair(stride, kernel, "stride", 1)
+    dilation_hw = _window_pair(dilation, kernel, "dilation", 1)
+    (top, bottom), (left, right) = _window_padding(padding, kernel)
+    out_h = conv_output_size(dims[2], kernel_hw[0], stride_hw[0], top, bottom, dilation_hw[0])
+    out_w = conv_output_size(dims[3], kernel_hw[1], stride_hw[1], left, right, dilation_hw[1])
+    if out_h < 1 or out_w < 1:
+        raise ValueError(
+            f"{kernel}: kernel_size {kernel_hw} (dilation {dilation_hw}) is larger than the "
+            f"padded input: {dims[2]}x{dims[3]} padded by {((top, bottom), (left, right))}")
+    _check_count(dims[0] * dims[1] * kernel_hw[0] * kernel_hw[1] * out_h * out_w, kernel,
+                 "the columns")
+    return kernel_hw, stride_hw, (top, left), dilation_hw, out_h, out_w
+
+
+def im2col(ndarray x not None, kernel_size, stride=1, padding=0, dilation=1, out=None):
+    """cols[(c, i, j), (n, oh, ow)] = x[n, c, oh·sh - ph + i·dh, ow·sw - pw + j·dw] (0 in the padding).
+
+    x: (N, C, H, W) float32/float64, C-contiguous. kernel_size, stride, dilation: int or
+    (h, w); padding: int, (h, w) or ((top, bottom), (left, right)). Returns cols of shape
+    (C·KH·KW, N·OH·OW): then conv2d(x, w) = w.reshape(OC, -1) @ cols, one GEMM.
+    """
+    cdef str kernel = "im2col"
+    cdef int typenum = float_type(x, kernel, "x")
+    check_image(x, typenum, kernel, "x")
+    dims = shape(x)
+    kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w = _conv_window(
+        dims, kernel_size, stride, padding, dilation, kernel)
+    cdef cnp.npy_intp col_dims[2]
+    col_dims[0] = dims[1] * kernel_hw[0] * kernel_hw[1]
+    col_dims[1] = dims[0] * out_h * out_w
+    cdef ndarray cols = output(out, 2, col_dims, typenum, kernel, "out")
+    check_no_overlap(cols, x, kernel, "out", "x")
+    cdef tg_window g = make_window(dims, kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w)
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *pc = cnp.PyArray_DATA(cols)
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_im2col_f32(<const float *>px, <float *>pc, &g)
+    else:
+        with nogil:
+            status = tg_im2col_f64(<const double *>px, <double *>pc, &g)
+    check_status(status, kernel)
+    return cols
+
+
+def col2im(ndarray cols not None, input_shape, kernel_size, stride=1, padding=0, dilation=1,
+           out=None):
+    """x[n, c, h, w] = Σ of every entry of cols that im2col read from (h, w): im2col's transpose.
+
+    cols: (C·KH·KW, N·OH·OW) as im2col makes for an input of shape input_shape
+    (N, C, H, W) with the same window arguments; returns x of shape input_shape.
+    This is the gradient of im2col: ⟨im2col(x), cols⟩ = ⟨x, col2im(cols)⟩.
+    """
+    cdef str kernel = "col2im"
+    cdef int typenum = float_type(cols, kernel, "cols")
+    check_ndim(cols, 2, kernel, "cols")
+    check_layout(cols, kernel, "cols", False)
+    dims = _image_shape(input_shape, kernel, "input_shape")
+    kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w = _conv_window(
+        dims, kernel_size, stride, padding, dilation, kernel)
+    expected = (dims[1] * kernel_hw[0] * kernel_hw[1], dims[0] * out_h * out_w)
+    if shape(cols) != expected:
+        raise ValueError(f"{kernel}: cols must have shape {expected} for input_shape {dims} "
+                         f"and these window arguments, got {shape(cols)}")
+    cdef cnp.npy_intp x_dims[4]
+    for d in range(4):
+        x_dims[d] = dims[d]
+    cdef ndarray x = output(out, 4, x_dims, typenum, kernel, "out")
+    check_no_overlap(x, cols, kernel, "out", "cols")
+    cdef tg_window g = make_window(dims, kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w)
+    cdef void *pc = cnp.PyArray_DATA(cols)
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_col2im_f32(<const float *>pc, <float *>px, &g)
+    else:
+        with nogil:
+            status = tg_col2im_f64(<const double *>pc, <double *>px, &g)
+    check_status(status, kernel)
+    return x
+
+
+def _pool_window(dims, kernel_size, stride, padding, dilation, bint ceil_mode, str kernel):
+    """(kernel, stride, padding, dilation, out_h, out_w) of a pooling, checked as PyTorch."""
+    kernel_hw = _window_pair(kernel_size, kernel, "kernel_size", 1)
+    stride_hw = kernel_hw if stride is None or (isinstance(stride, (tuple, list))
+                                                and len(stride) == 0) else \
+        _window_pair(stride, kernel, "stride", 1)
+    padding_hw = _window_pair(padding, kernel, "padding", 0)
+    dilation_hw = _window_pair(dilation, kernel, "dilation", 1)
+    if padding_hw[0] > kernel_hw[0] // 2 or padding_hw[1] > kernel_hw[1] // 2:
+        raise ValueError(f"{kernel}: padding {padding_hw} must be at most half of "
+                         f"kernel_size {kernel_hw}")
+    out_h = pool_output_size(dims[2], kernel_hw[0], stride_hw[0], padding_hw[0],
+                             dilation_hw[0], ceil_mode)
+    out_w = pool_output_size(dims[3], kernel_hw[1], stride_hw[1], padding_hw[1],
+                             dilation_hw[1], ceil_mode)
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"{kernel}: kernel_size {kernel_hw} (dilation {dilation_hw}) is "
+                         f"larger than the padded input {dims[2]}x{dims[3]} (padding "
+                         f"{padding_hw}): the output would be {out_h}x{out_w}")
+    _check_count(dims[0] * dims[1] * out_h * out_w, kernel, "the output")
+    return kernel_hw, stride_hw, padding_hw, dilation_hw, out_h, out_w
+
+
+def max_pool2d(ndarray x not None, kernel_size, stride=None, padding=0, dilation=1,
+               bint ceil_mode=False):
+    """(out, indices): out[n, c, oh, ow] = max of x over window (oh, ow), indices = h·W + w of it.
+
+    x: (N, C, H, W) float32/float64, C-contiguous; stride defaults to kernel_size;
+    padding (at most half the kernel) never wins; NaN wins; the first maximum wins ties.
+    indices: int64, as PyTorch's return_indices (flat within each (n, c) plane).
+    """
+    cdef str kernel = "max_pool2d"
+    cdef int typenum = float_type(x, kernel, "x")
+    check_image(x, typenum, kernel, "x")
+    dims = shape(x)
+    kernel_hw, stride_hw, padding_hw, dilation_hw, out_h, out_w = _pool_window(
+        dims, kernel_size, stride, padding, dilation, ceil_mode, kernel)
+    cdef cnp.npy_intp out_dims[4]
+    out_dims[0], out_dims[1], out_dims[2], out_dims[3] = dims[0], dims[1], out_h, out_w
+    cdef ndarray out = <ndarray>cnp.PyArray_EMPTY(4, out_dims, typenum, 0)
+    cdef ndarray indices = <ndarray>cnp.PyArray_EMPTY(4, out_dims, cnp.NPY_INT64, 0)
+    cdef tg_window g = make_window(dims, kernel_hw, stride_hw, padding_hw, dilation_hw, out_h,
+                                   out_w)
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *po = cnp.PyArray_DATA(out)
+    cdef int64_t *pi = <int64_t *>cnp.PyArray_DATA(indices)
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_max_pool2d_f32(<const float *>px, <float *>po, pi, &g)
+    else:
+        with nogil:
+            status = tg_max_pool2d_f64(<const double *>px, <double *>po, pi, &g)
+    check_status(status, kernel)
+    return out, indices
+
+
+def max_pool2d_backward(ndarray grad_out not None, ndarray indices not None, input_shape):
+    """grad_x[n, c, indices[n, c, k]] += grad_out[n, c, k]: the max's gradient, a scatter.
+
+    grad_out: (N, C, OH, OW) float32/float64; indices: int64 of the same shape, from
+    max_pool2d on an input of shape input_shape (N, C, H, W). An index outside
+    [-1, H·W) raises ValueError naming its position.
+    """
+    cdef str kernel = "max_pool2d_backward"
+    cdef int typenum = float_type(grad_out, kernel, "grad_out")
+    check_image(grad_out, typenum, kernel, "grad_out")
+    if cnp.PyArray_TYPE(indices) != cnp.NPY_INT64 or not cnp.PyArray_ISNOTSWAPPED(indices):
+        raise TypeError(f"{kernel}: indices must have dtype int64, got {indices.dtype}")
+    if shape(indices) != shape(grad_out):
+        raise ValueError(f"{kernel}: indices must have grad_out's shape {shape(grad_out)}, "
+                         f"got {shape(indices)}")
+    check_layout(indices, kernel, "indices", False)
+    dims = _image_shape(input_shape, kernel, "input_shape")
+    if dims[:2] != shape(grad_out)[:2]:
+        raise ValueError(f"{kernel}: input_shape {dims} and grad_out {shape(grad_out)} must "
+                         f"agree on (N, C)")
+    cdef cnp.npy_intp x_dims[4]
+    for d in range(4):
+        x_dims[d] = dims[d]
+    cdef ndarray grad_x = <ndarray>cnp.PyArray_EMPTY(4, x_dims, typenum, 0)
+    cdef tg_window g = make_window(dims, (1, 1), (1, 1), (0, 0), (1, 1), grad_out.shape[2],
+                                   grad_out.shape[3])
+    cdef void *pg = cnp.PyArray_DATA(grad_out)
+    cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(indices)
+    cdef void *px = cnp.PyArray_DATA(grad_x)
+    cdef int64_t bad = -1
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_max_pool2d_backward_f32(<const float *>pg, pi, <float *>px, &g, &bad)
+    else:
+        with nogil:
+            status = tg_max_pool2d_backward_f64(<const double *>pg, pi, <double *>px, &g, &bad)
+    if status == TG_ERR_INDEX:
+        position = np.unravel_index(bad, shape(indices))
+        raise ValueError(f"{kernel}: indices[{', '.join(map(str, position))}] = "
+                         f"{pi[bad]} is not a position in an {dims[2]}x{dims[3]} plane")
+    check_status(status, kernel)
+    return grad_x
+
+
+def _divisor(divisor_override, str kernel):
+    if divisor_override is None:
+        return 0
+    if not isinstance(divisor_override, (int, np.integer)) or isinstance(divisor_override, bool) \
+            or not 1 <= divisor_override <= LARGEST_WINDOW_ARGUMENT:
+        raise ValueError(f"{kernel}: divisor_override must be None or an int >= 1, "
+                         f"got {divisor_override!r}")
+    return int(divisor_override)
+
+
+def avg_pool2d(ndarray x not None, kernel_size, stride=None, padding=0, bint ceil_mode=False,
+               bint count_include_pad=True, divisor_override=None):
+    """out[n, c, oh, ow] = Σ of x over window (oh, ow) / divisor, as PyTorch's avg_pool2d.
+
+    divisor: divisor_override, else the window's size with the padding (count_include_pad)
+    or without it. x: (N, C, H, W) float32/float64, C-contiguous.
+    """
+    cdef str kernel = "avg_pool2d"
+    cdef int typenum = float_type(x, kernel, "x")
+    check_image(x, typenum, kernel, "x")
+    dims = shape(x)
+    cdef int64_t divisor = _divisor(divisor_override, kernel)
+    kernel_hw, stride_hw, padding_hw, dilation_hw, out_h, out_w = _pool_window(
+        dims, kernel_size, stride, padding, 1, ceil_mode, kernel)
+    cdef cnp.npy_intp out_dims[4]
+    out_dims[0], out_dims[1], out_dims[2], out_dims[3] = dims[0], dims[1], out_h, out_w
+    cdef ndarray out = <ndarray>cnp.PyArray_EMPTY(4, out_dims, typenum, 0)
+    cdef tg_window g = make_window(dims, kernel_hw, stride_hw, padding_hw, dilation_hw, out_h,
+                                   out_w)
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *po = cnp.PyArray_DATA(out)
+    cdef int include_pad = count_include_pad
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_avg_pool2d_f32(<const float *>px, <float *>po, &g, include_pad, divisor)
+    else:
+        with nogil:
+            status = tg_avg_pool2d_f64(<const double *>px, <double *>po, &g, include_pad, divisor)
+    check_status(status, kernel)
+    return out
+
+
+def avg_pool2d_backward(ndarray grad_out not None, input_shape, kernel_size, stride=None,
+                        padding=0, bint ceil_mode=False, bint count_include_pad=True,
+                        divisor_override=None):
+    """grad_x[n, c, h, w] = Σ over the windows holding (h, w) of grad_out / divisor.
+
+    The same window arguments as the avg_pool2d call on an input of shape input_shape;
+    grad_out must have that call's output shape.
+    """
+    cdef str kernel = "avg_pool2d_backward"
+    cdef int typenum = float_type(grad_out, kernel, "grad_out")
+    check_image(grad_out, typenum, kernel, "grad_out")
+    dims = _image_shape(input_shape, kernel, "input_shape")
+    cdef int64_t divisor = _divisor(divisor_override, kernel)
+    kernel_hw, stride_hw, padding_hw, dilation_hw, out_h, out_w = _pool_window(
+        dims, kernel_size, stride, padding, 1, ceil_mode, kernel)
+    expected = (dims[0], dims[1], out_h, out_w)
+    if shape(grad_out) != expected:
+        raise ValueError(f"{kernel}: grad_out must have shape {expected} for input_shape "
+                         f"{dims}, got {shape(grad_out)}")
+    cdef cnp.npy_intp x_dims[4]
+    for d in range(4):
+        x_dims[d] = dims[d]
+    cdef ndarray grad_x = <ndarray>cnp.PyArray_EMPTY(4, x_dims, typenum, 0)
+    cdef tg_window g = make_window(dims, kernel_hw, stride_hw, padding_hw, dilation_hw, out_h,
+                                   out_w)
+    cdef void *pg = cnp.PyArray_DATA(grad_out)
+    cdef void *px = cnp.PyArray_DATA(grad_x)
+    cdef int include_pad = count_include_pad
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_avg_pool2d_backward_f32(<const float *>pg, <float *>px, &g, include_pad,
+                                                divisor)
+    else:
+        with nogil:
+            status = tg_avg_pool2d_backward_f64(<const double *>pg, <double *>px, &g, include_pad,
+                                                divisor)
+    check_status(status, kernel)
+    return grad_x

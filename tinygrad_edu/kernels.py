@@ -180,3 +180,27 @@ if hasattr(os, "register_at_fork"):
 from ._kernels import blocking_rule, cache_sizes, gemm_blocking  # noqa: E402
 
 __all__ += ["blocking_rule", "cache_sizes", "gemm_blocking"]
+
+# ---- convolution and pooling (csrc/conv.c, csrc/pool.c): im2col turns a convolution into
+# one GEMM and col2im, its transpose, is its gradient; read docs/convolution.md.
+from ._kernels import (  # noqa: E402
+    avg_pool2d,
+    avg_pool2d_backward,
+    col2im,
+    conv_output_size,
+    im2col,
+    max_pool2d,
+    max_pool2d_backward,
+    pool_output_size,
+)
+
+__all__ += [
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "col2im",
+    "conv_output_size",
+    "im2col",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "pool_output_size",
+]

@@ -86,3 +86,15 @@ __all__ = [
     "init",
     "utils",
 ]
+
+# Convolution and pooling (conv.py)
+from .conv import (  # noqa: E402
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    MaxPool2d,
+)
+
+__all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d"]

@@ -217,3 +217,11 @@ def _update_running_stats(running_mean, running_var, mean, var, count, momentum)
     if running_var is not None:
         unbiased_var = var.data.reshape(-1) * (count / (count - 1))
         running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased_var
+# Convolution and pooling live in conv.py (they import this module's checks).
+from .conv import (  # noqa: E402, F401
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    max_pool2d,
+)
