@@ -1,13 +1,13 @@
 """tinygrad_edu: a small, fast, readable reverse-mode autodiff library with a C core.
 
-Start with tensor.py (the graph and backward), then ops.py (each op's derivative),
+Start with engine.py (the graph and backward), then ops.py (each op's derivative),
 then csrc/ (the C kernels) and nn/ (layers built from the ops).
 """
 
-from . import data, datasets, diagnostics, features, kernels, nn, optim, viz
+from . import autograd, data, datasets, diagnostics, features, kernels, nn, optim, viz
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .kernels import get_num_threads, set_num_threads
 from .random import manual_seed
 from .serialization import load, save
@@ -31,6 +31,7 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "autograd",
     "cat",
     "concatenate",
     "data",
@@ -44,6 +45,7 @@ __all__ = [
     "full",
     "get_num_threads",
     "gradcheck",
+    "gradgradcheck",
     "int64",
     "is_grad_enabled",
     "kernels",

@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from . import grad_mode, tensor
+from . import grad_mode
 from .function import Function, Leaf
 
 _clock = itertools.count()  # numbers ops in the order they run; in-place changes too
@@ -247,3 +247,7 @@ def _check_saved_versions(fn: Function) -> None:
                 f"inplace operation: {fn.name} saved its {name!r} (shape {saved.shape}), "
                 f"now at version {saved._version}; do the in-place change after backward()"
             )
+
+
+# Last, as the two modules need each other: the engine makes Tensors, Tensor calls the engine.
+from . import tensor  # noqa: E402

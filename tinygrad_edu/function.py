@@ -136,7 +136,7 @@ def where(cond, a, b):
         return np.where(cond, a, b)
     from .tensor import where as tensor_where
 
-    return tensor_where(data(cond), a, b)
+    return tensor_where(np.asarray(data(cond)), a, b)
 
 
 def exp(x):

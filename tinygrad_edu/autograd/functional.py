@@ -15,7 +15,9 @@ __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 def _grad(outputs, inputs, grad_outputs=None, create_graph=False):
     from . import grad
 
-    grads = grad(outputs, inputs, grad_outputs, create_graph=create_graph, allow_unused=True)
+    grads = grad(
+        outputs, inputs, grad_outputs, retain_graph=True, create_graph=create_graph, allow_unused=True
+    )
     return tuple(
         Tensor(np.zeros(x.shape, x.dtype)) if g is None else g for g, x in zip(grads, inputs)
     )
