@@ -60,41 +60,45 @@ def backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=None):
             found.leaf(root, grad)
         else:
             accumulate_grad(root, grad, owned=False)
-    recording = grad_mode.state.enabled
-    grad_mode.state.enabled = create_graph  # the backward pass is recorded only for create_graph
-    try:
-        for fn in _nodes_last_first(list(pending)):
-            grad = pending.pop(fn)
-            if found is not None:
-                found.intermediate(fn, grad)
-            else:
-                output = fn.output()  # alive only while someone holds the tensor
-                if output is not None and output.retains_grad:
-                    accumulate_grad(output, grad, owned=False)
-            if fn.sequence_number < _last_inplace_change:
-                _check_saved_versions(fn)
-            input_grads = _backward_on_graph(fn, grad) if create_graph else fn.backward(grad)
-            if op_observer is not None:
-                op_observer.after_backward(fn, input_grads)
-            for parent, parent_grad in zip(fn.parents, input_grads):
-                if parent_grad is None:
-                    continue
-                if type(parent) is Leaf:  # the gradient stops here, in .grad
-                    leaf = parent.tensor
-                    if found is not None:
-                        found.leaf(leaf, parent_grad)
-                    elif leaf.requires_grad:
-                        parent_grad = as_dtype(parent_grad, leaf._data.dtype)
-                        accumulate_grad(leaf, parent_grad, owns(parent_grad, grad, input_grads))
-                else:  # out of place: an op may return the same array for two inputs
-                    parent_grad = as_dtype(parent_grad, parent.output_dtype)
-                    earlier = pending.get(parent)
-                    pending[parent] = parent_grad if earlier is None else earlier + parent_grad
-            if not retain_graph:
-                fn.release()
-    finally:
-        grad_mode.state.enabled = recording
+    if not create_graph:  # arrays in, arrays out: nothing is recorded whatever the grad mode
+        _walk(pending, found, retain_graph, create_graph)
+        return None if found is None else found.grads
+    with grad_mode.enable_grad():  # the backward pass itself is recorded
+        _walk(pending, found, retain_graph, create_graph)
     return None if found is None else found.grads
+
+
+def _walk(pending: dict, found, retain_graph: bool, create_graph: bool) -> None:
+    """Visit the nodes in reverse topological order: each passes its output's gradient on."""
+    for fn in _nodes_last_first(list(pending)):
+        grad = pending.pop(fn)
+        if found is not None:
+            found.intermediate(fn, grad)
+        else:
+            output = fn.output()  # alive only while someone holds the tensor
+            if output is not None and output.retains_grad:
+                accumulate_grad(output, grad, owned=False)
+        if fn.sequence_number < _last_inplace_change:
+            _check_saved_versions(fn)
+        input_grads = _backward_on_graph(fn, grad) if create_graph else fn.backward(grad)
+        if op_observer is not None:
+            op_observer.after_backward(fn, input_grads)
+        for parent, parent_grad in zip(fn.parents, input_grads):
+            if parent_grad is None:
+                continue
+            if type(parent) is Leaf:  # the gradient stops here, in .grad
+                leaf = parent.tensor
+                if found is not None:
+                    found.leaf(leaf, parent_grad)
+                elif leaf.requires_grad:
+                    parent_grad = as_dtype(parent_grad, leaf._data.dtype)
+                    accumulate_grad(leaf, parent_grad, owns(parent_grad, grad, input_grads))
+            else:  # out of place: an op may return the same array for two inputs
+                parent_grad = as_dtype(parent_grad, parent.output_dtype)
+                earlier = pending.get(parent)
+                pending[parent] = parent_grad if earlier is None else earlier + parent_grad
+        if not retain_graph:
+            fn.release()
 
 
 class _Found:
@@ -140,7 +144,7 @@ def owns(parent_grad, upstream, input_grads) -> bool:
     """The buffer-ownership optimisation: True when an op's backward made `parent_grad`
     just now and gave it to one input only (not the upstream gradient passed through,
     as Add does; not a view; not a numpy scalar), so a leaf may keep it without a copy."""
-    if isinstance(parent_grad, tensor.Tensor):
+    if type(parent_grad) is tensor.Tensor:
         return parent_grad is not upstream and sum(g is parent_grad for g in input_grads) == 1
     return (
         type(parent_grad) is np.ndarray
