@@ -25,7 +25,7 @@ _last_inplace_change = -1  # the clock at the latest in-place change: most backw
 def apply(fn_class: type, *inputs, **params):
     """Run one op forward and, if any input wants a gradient, record it in the graph."""
     fn = fn_class()
-    data = fn.forward(*[t.data for t in inputs], **params)
+    data = fn.forward(*[t._data for t in inputs], **params)
     if type(data) is not np.ndarray:  # numpy returns 0-d results as scalars (np.float32)
         data = np.asarray(data)
     out = tensor.Tensor._wrap(data)

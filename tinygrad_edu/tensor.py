@@ -264,22 +264,22 @@ class Tensor:
 
     # Comparisons give bool tensors, outside the graph.
     def __lt__(self, other):
-        return Tensor._wrap(self.data < _data(other))
+        return Tensor._wrap(self._data < _data(other))
 
     def __le__(self, other):
-        return Tensor._wrap(self.data <= _data(other))
+        return Tensor._wrap(self._data <= _data(other))
 
     def __gt__(self, other):
-        return Tensor._wrap(self.data > _data(other))
+        return Tensor._wrap(self._data > _data(other))
 
     def __ge__(self, other):
-        return Tensor._wrap(self.data >= _data(other))
+        return Tensor._wrap(self._data >= _data(other))
 
     def __eq__(self, other):
-        return Tensor._wrap(self.data == _data(other))
+        return Tensor._wrap(self._data == _data(other))
 
     def __ne__(self, other):
-        return Tensor._wrap(self.data != _data(other))
+        return Tensor._wrap(self._data != _data(other))
 
     # ------------------------------------------------------------ elementwise
 
@@ -491,7 +491,7 @@ def minimum(a, b) -> Tensor:
 
 
 def _data(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _as_tensor(value, like) -> Tensor:
@@ -510,14 +510,14 @@ def _as_tensor(value, like) -> Tensor:
 
 def _binary(op: type, x, y) -> Tensor:
     # Fast path, the common case on the hot path: two tensors of one dtype.
-    if type(y) is Tensor and type(x) is Tensor and x.data.dtype is y.data.dtype:
+    if type(y) is Tensor and type(x) is Tensor and x._data.dtype is y._data.dtype:
         try:
             return apply(op, x, y)
         except ValueError:
             dtypes.check_broadcast(op.__name__, x.shape, y.shape)
             raise
     x, y = _as_tensor(x, y), _as_tensor(y, x)
-    if x.data.dtype is not y.data.dtype:
+    if x._data.dtype is not y._data.dtype:
         x, y = _promote(x, y)
     try:
         return apply(op, x, y)
@@ -530,7 +530,7 @@ def _divide(x, y) -> Tensor:
     """True division: integer operands give the default float, as PyTorch."""
     x, y = _as_tensor(x, y), _as_tensor(y, x)
     if x.dtype.kind in "iub" and y.dtype.kind in "iub":
-        x, y = Tensor._wrap(x.data.astype(float32)), Tensor._wrap(y.data.astype(float32))
+        x, y = Tensor._wrap(x._data.astype(float32)), Tensor._wrap(y._data.astype(float32))
     return _binary(ops.Div, x, y)
 
 
@@ -538,9 +538,9 @@ def _promote(x: Tensor, y: Tensor) -> tuple:
     """PyTorch's rule for mixed kinds: an integer/bool operand takes the float operand's dtype
     (numpy would make int64 with float32 float64). Float32 with float64 gives float64."""
     if x.dtype.kind in "iub" and y.dtype in DIFFERENTIABLE:
-        return Tensor._wrap(x.data.astype(y.dtype)), y
+        return Tensor._wrap(x._data.astype(y.dtype)), y
     if y.dtype.kind in "iub" and x.dtype in DIFFERENTIABLE:
-        return x, Tensor._wrap(y.data.astype(x.dtype))
+        return x, Tensor._wrap(y._data.astype(x.dtype))
     return x, y
 
 
@@ -556,7 +556,7 @@ def _index_data(index):
     if isinstance(index, Tensor):
         if index.dtype.kind not in "iub":
             raise IndexError(f"tensors used as indices must be integer or bool, got {index.dtype}")
-        return index.data
+        return index._data
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -575,7 +575,7 @@ def _check_sequence(tensors, name: str) -> list:
     if floats:
         widest = max(floats, key=lambda dtype: dtype.itemsize)
         tensors = [
-            t if t.dtype in DIFFERENTIABLE else Tensor._wrap(t.data.astype(widest)) for t in tensors
+            t if t.dtype in DIFFERENTIABLE else Tensor._wrap(t._data.astype(widest)) for t in tensors
         ]
     return tensors
 
