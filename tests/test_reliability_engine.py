@@ -24,11 +24,13 @@ def test_threads_backpropagating_into_one_leaf_lose_no_gradient():
             (shared * 1.0).sum().backward()
 
     threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    sys.setswitchinterval(previous)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(previous)
     np.testing.assert_array_equal(shared.grad.numpy(), np.full(20_000, 800.0))
 
 
