@@ -1,10 +1,10 @@
 """tinygrad_edu: a small, fast, readable reverse-mode autodiff library with a C core.
 
-Start with tensor.py (the graph and backward), then ops.py (each op's derivative),
+Start with engine.py (the graph and backward), then ops.py (each op's derivative),
 then csrc/ (the C kernels) and nn/ (layers built from the ops).
 """
 
-from . import data, datasets, diagnostics, features, kernels, nn, optim, viz
+from . import autograd, data, datasets, diagnostics, features, kernels, nn, optim, viz
 
 # `tensor` is torch.tensor's spelling: once imported, the attribute `tinygrad_edu.tensor`
 # is this function, not the module tensor.py (PyTorch avoids the clash by naming its
@@ -29,7 +29,7 @@ from .creation import (
     zeros_like,
 )
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .kernels import get_num_threads, set_num_threads
 from .random import manual_seed
 from .serialization import load, save
@@ -58,6 +58,7 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "autograd",
     "cat",
     "concatenate",
     "data",
@@ -75,6 +76,7 @@ __all__ = [
     "full_like",
     "get_num_threads",
     "gradcheck",
+    "gradgradcheck",
     "int64",
     "is_grad_enabled",
     "kernels",

@@ -5,6 +5,8 @@ is exact up to O(eps²), so in float64 it checks every op's backward to ~1e-8.
 The whole Jacobian is compared, one backward pass per output element.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from typing import Callable
 
@@ -98,3 +100,40 @@ def _compare(i, shape, analytical, numerical, atol, rtol) -> None:
             f"gradcheck: input {i}, element {tuple(int(e) for e in element)}, output element {k}: "
             f"analytical {analytical[k, j]:.10g} vs numerical {numerical[k, j]:.10g}"
         )
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: Sequence[Tensor] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """True if the second derivatives of `fn` match central differences of the first.
+
+    As PyTorch's: the gradients vᵀ·∂fn/∂x (create_graph=True, v = `grad_outputs`, random
+    float64 by default) are themselves checked with gradcheck, with respect to the
+    inputs and to v; raises GradcheckError naming the element otherwise.
+    """
+    from .autograd import grad
+    from .tensor import concatenate
+
+    inputs = list(inputs)
+    if grad_outputs is None:
+        out = fn(*inputs)
+        rng = np.random.default_rng(0)
+        grad_outputs = [Tensor(rng.standard_normal(out.shape), requires_grad=True)]
+    grad_outputs = list(grad_outputs)
+    count = len(inputs)
+
+    def first_derivatives(*args):
+        xs, vs = args[:count], args[count:]
+        wanted = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        grads = grad([fn(*xs)], wanted, vs, create_graph=True, allow_unused=True)
+        pieces = [g.reshape(-1) for g in grads if g is not None]
+        if not pieces:
+            raise ValueError("gradgradcheck: fn does not depend on any input that requires grad")
+        return concatenate(pieces)
+
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps, atol, rtol)

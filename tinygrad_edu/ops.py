@@ -2,13 +2,28 @@
 
 Each docstring has three lines: Forward (what it computes), Local (the local
 derivative), Backward (what backward returns, given grad = dL/d(out)).
-Binary ops undo broadcasting with `sum_to_shape`. Read tensor.py next.
+Binary ops undo broadcasting with `sum_to_shape`. Each backward is written in
+function.py's vocabulary, so it also runs on Tensors (create_graph). Read engine.py next.
 """
 
 import numpy as np
 
 from . import kernels
-from .function import Function, sum_to_shape
+from .function import (
+    Function,
+    _is_array,
+    broadcast,
+    contiguous,
+    data,
+    exp,
+    log,
+    matmul,
+    permute,
+    relu_backward,
+    sum_to_shape,
+    swap_last_axes,
+    where,
+)
 
 # ---------------------------------------------------------------- binary arithmetic
 
@@ -60,7 +75,8 @@ class Mul(Function):
 class Div(Function):
     """Forward: out = x / y
     Local:    ∂out/∂x = 1/y, ∂out/∂y = -x/y²
-    Backward: grad_x = grad / y, grad_y = -grad · x / y²
+    Backward: grad_x = grad / y, grad_y = -(grad / y) · (x / y)
+    (two quotients, not x / y²: y² under- or overflows in float32 where the answer does not)
     """
 
     def forward(self, x, y):
@@ -71,7 +87,7 @@ class Div(Function):
         grad_x = sum_to_shape(grad / self.y, self.x.shape) if self.needs_input_grad[0] else None
         grad_y = None
         if self.needs_input_grad[1]:
-            grad_y = sum_to_shape(-grad * self.x / (self.y * self.y), self.y.shape)
+            grad_y = sum_to_shape(-(grad / self.y) * (self.x / self.y), self.y.shape)
         return grad_x, grad_y
 
 
@@ -91,14 +107,14 @@ class Pow(Function):
         x, y = self.x, self.y
         grad_x = None
         if self.needs_input_grad[0]:
-            # x^0 is the constant 1: its derivative is 0 even at x = 0, where y·x^(y-1) is 0·inf.
-            local = np.where(y == 0, 0, y * x ** (y - 1))
-            grad_x = sum_to_shape(grad * local.astype(grad.dtype, copy=False), x.shape)
+            # x^0 is the constant 1: its derivative is 0 even at x = 0, where y·x^(y-1) is 0·inf;
+            # the exponent 1 where y = 0 gives y·x¹ = 0 there, with no inf on any path.
+            grad_x = sum_to_shape(grad * (y * x ** where(data(y) == 0, 1.0, y - 1)), x.shape)
         grad_y = None
         if self.needs_input_grad[1]:
             # d(x^y)/dy = x^y ln x: nan for x < 0, and at x = 0 the limit of x^y ln x is 0 (y > 0).
             with np.errstate(divide="ignore", invalid="ignore"):
-                log_x = np.where(x == 0, 0, np.log(x))
+                log_x = log(where(data(x) == 0, 1.0, x))
             grad_y = sum_to_shape(grad * self.out * log_x, y.shape)
         return grad_x, grad_y
 
@@ -114,7 +130,7 @@ class Maximum(Function):
         return np.maximum(x, y)
 
     def backward(self, grad):
-        return _split_between(grad, self.x, self.y, self.x > self.y)
+        return _split_between(grad, self.x, self.y, data(self.x) > data(self.y))
 
 
 class Minimum(Function):
@@ -128,11 +144,12 @@ class Minimum(Function):
         return np.minimum(x, y)
 
     def backward(self, grad):
-        return _split_between(grad, self.x, self.y, self.x < self.y)
+        return _split_between(grad, self.x, self.y, data(self.x) < data(self.y))
 
 
 def _split_between(grad, x, y, x_wins):
     """Route grad to the winning input; split it evenly where the two tie."""
+    x, y = data(x), data(y)  # which input wins is a constant of the derivative
     share_x = np.where(x_wins, 1.0, np.where(x == y, 0.5, 0.0)).astype(grad.dtype)
     grad_x = sum_to_shape(grad * share_x, x.shape)
     grad_y = sum_to_shape(grad * (1 - share_x), y.shape)
@@ -151,8 +168,8 @@ class Where(Function):
 
     def backward(self, grad):
         zero = np.zeros((), grad.dtype)
-        grad_a = sum_to_shape(np.where(self.cond, grad, zero), self.a_shape)
-        grad_b = sum_to_shape(np.where(self.cond, zero, grad), self.b_shape)
+        grad_a = sum_to_shape(where(self.cond, grad, zero), self.a_shape)
+        grad_b = sum_to_shape(where(self.cond, zero, grad), self.b_shape)
         return grad_a, grad_b
 
 
@@ -239,7 +256,7 @@ class Abs(Function):
         return np.abs(x)
 
     def backward(self, grad):
-        return (grad * np.sign(self.x),)
+        return (grad * np.sign(data(self.x)),)
 
 
 class ReLU(Function):
@@ -252,11 +269,11 @@ class ReLU(Function):
 
     def forward(self, x, alive=None):
         # alive: optional uint8 mask, one entry per unit; the kernel marks the units that fired
-        self.out = kernels.relu(_contiguous(x), alive=alive)
+        self.out = kernels.relu(contiguous(x), alive=alive)
         return self.out
 
     def backward(self, grad):
-        return (kernels.relu_backward(self.out, _contiguous(grad)),)
+        return (relu_backward(self.out, grad),)
 
 
 class LeakyReLU(Function):
@@ -270,7 +287,7 @@ class LeakyReLU(Function):
         return np.where(self.positive, x, x * negative_slope)
 
     def backward(self, grad):
-        return (np.where(self.positive, grad, grad * self.slope),)
+        return (where(self.positive, grad, grad * self.slope),)
 
 
 class Sigmoid(Function):
@@ -319,7 +336,7 @@ class Clip(Function):
         return np.clip(x, low, high)
 
     def backward(self, grad):
-        return (np.where(self.inside, grad, np.zeros((), grad.dtype)),)
+        return (where(self.inside, grad, np.zeros((), grad.dtype)),)
 
 
 class Cast(Function):
@@ -341,11 +358,12 @@ class Cast(Function):
 
 def _expand_reduced(grad, axis, keepdims, shape):
     """Put back the reduced axes (size 1) so grad broadcasts against the input."""
-    if axis is not None and not keepdims:
-        grad = np.expand_dims(grad, axis)
-    elif axis is None and not keepdims:
-        grad = grad.reshape((1,) * len(shape))
-    return grad
+    if keepdims:
+        return grad
+    if axis is None:
+        return grad.reshape((1,) * len(shape))
+    kept = tuple(1 if axis is None or i in axis else size for i, size in enumerate(shape))
+    return grad.reshape(kept)
 
 
 def _drop_reduced(out, axis, keepdims):
@@ -353,12 +371,6 @@ def _drop_reduced(out, axis, keepdims):
     if keepdims:
         return out
     return out.reshape(()) if axis is None else out.squeeze(axis)
-
-
-def _broadcast_copy(grad, shape):
-    """grad repeated along the reduced axes, as a fresh array. (np.broadcast_to would give a
-    free view, but every consumer copies or multiplies it anyway, and np.full is faster.)"""
-    return np.full(shape, grad, dtype=grad.dtype)
 
 
 class Sum(Function):
@@ -373,7 +385,7 @@ class Sum(Function):
 
     def backward(self, grad):
         grad = _expand_reduced(grad, self.axis, self.keepdims, self.x_shape)
-        return (_broadcast_copy(grad, self.x_shape),)
+        return (broadcast(grad, self.x_shape),)
 
 
 class Mean(Function):
@@ -390,7 +402,7 @@ class Mean(Function):
 
     def backward(self, grad):
         grad = _expand_reduced(grad, self.axis, self.keepdims, self.x_shape)
-        return (_broadcast_copy(grad / self.count, self.x_shape),)
+        return (broadcast(grad / self.count, self.x_shape),)
 
 
 class Max(Function):
@@ -404,13 +416,13 @@ class Max(Function):
     def forward(self, x, axis=None, keepdims=False):
         out = self.reduce(x, axis=axis, keepdims=True)
         is_extreme = (x == out) | (np.isnan(x) & np.isnan(out))  # a NaN max is the NaN element
-        self.share = is_extreme / is_extreme.sum(axis=axis, keepdims=True)
+        self.share = (is_extreme / is_extreme.sum(axis=axis, keepdims=True)).astype(x.dtype)
         self.axis, self.keepdims = axis, keepdims
         return _drop_reduced(out, axis, keepdims)
 
     def backward(self, grad):
         grad = _expand_reduced(grad, self.axis, self.keepdims, self.share.shape)
-        return ((grad * self.share).astype(grad.dtype, copy=False),)
+        return (grad * self.share,)
 
 
 class Min(Max):
@@ -425,20 +437,22 @@ class Min(Max):
 class LogSumExp(Function):
     """Forward: out = ln Σᵢ e^(xᵢ) = m + ln Σᵢ e^(xᵢ - m), m = max x  (stable for huge x)
     Local:    ∂out/∂xᵢ = e^(xᵢ - out) = softmax(x)ᵢ
-    Backward: grad_x = grad · softmax(x)
+    Backward: grad_x = grad · e^(x - out)
     """
 
     def forward(self, x, axis=None, keepdims=False):
         shift = np.max(x, axis=axis, keepdims=True)
-        shift = np.where(np.isfinite(shift), shift, 0)
-        out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
-        self.softmax = np.exp(x - out)
-        self.axis, self.keepdims = axis, keepdims
-        return _drop_reduced(out, axis, keepdims)
+        shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype)
+        total = np.sum(np.exp(x - shift), axis=axis, keepdims=True)
+        out = (np.log(total) + shift).astype(x.dtype, copy=False)
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        self.out = _drop_reduced(out, axis, keepdims)
+        return self.out
 
     def backward(self, grad):
-        grad = _expand_reduced(grad, self.axis, self.keepdims, self.softmax.shape)
-        return (grad * self.softmax,)
+        x, out = self.x, _expand_reduced(self.out, self.axis, self.keepdims, self.x.shape)
+        grad = _expand_reduced(grad, self.axis, self.keepdims, self.x.shape)
+        return (grad * exp(x - out),)
 
 
 class Softmax(Function):
@@ -460,17 +474,17 @@ class Softmax(Function):
 class LogSoftmax(Function):
     """Forward: outᵢ = xᵢ - logsumexp(x) along `axis`
     Local:    ∂outᵢ/∂xⱼ = δᵢⱼ - softmax(x)ⱼ
-    Backward: grad_x = grad - softmax(x) · Σⱼ gradⱼ
+    Backward: grad_x = grad - e^out · Σⱼ gradⱼ   (e^out = softmax(x))
     """
 
     def forward(self, x, axis=-1):
         shifted = x - np.max(x, axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        self.softmax, self.axis = np.exp(out), axis
-        return out
+        self.out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = axis
+        return self.out
 
     def backward(self, grad):
-        return (grad - self.softmax * grad.sum(axis=self.axis, keepdims=True),)
+        return (grad - exp(self.out) * grad.sum(axis=self.axis, keepdims=True),)
 
 
 # ---------------------------------------------------------------- shape ops
@@ -501,7 +515,7 @@ class Permute(Function):
         return x.transpose(axes)
 
     def backward(self, grad):
-        return (grad.transpose(np.argsort(self.axes)),)
+        return (permute(grad, np.argsort(self.axes)),)
 
 
 class Expand(Function):
@@ -526,13 +540,36 @@ class GetItem(Function):
     """
 
     def forward(self, x, index):
-        self.x_shape, self.x_dtype, self.index = x.shape, x.dtype, index
+        self.x_shape, self.index = x.shape, index
         return x[index]
 
     def backward(self, grad):
-        grad_x = np.zeros(self.x_shape, grad.dtype)
-        np.add.at(grad_x, self.index, grad)
-        return (grad_x,)
+        return (scatter_add(grad, self.index, self.x_shape),)
+
+
+class ScatterAdd(Function):
+    """Forward: out = zeros(shape) with grad added at out[index] (GetItem's adjoint)
+    Local:    each element of x lands at its position(s) of out
+    Backward: grad_x = grad[index]
+    """
+
+    def forward(self, x, index, shape):
+        self.index = index
+        out = np.zeros(shape, x.dtype)
+        np.add.at(out, index, x)
+        return out
+
+    def backward(self, grad):
+        return (grad[self.index],)
+
+
+def scatter_add(grad, index, shape):
+    """zeros of `shape` with grad added at [index] (np.add.at: repeated positions sum)."""
+    if _is_array(grad):
+        return ScatterAdd().forward(np.asarray(grad), index, shape)
+    from .engine import apply
+
+    return apply(ScatterAdd, grad, index=index, shape=shape)
 
 
 class Concatenate(Function):
@@ -543,11 +580,12 @@ class Concatenate(Function):
 
     def forward(self, *xs, axis=0):
         self.axis = axis
-        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        self.bounds = np.cumsum([0] + [x.shape[axis] for x in xs])
         return np.concatenate(xs, axis=axis)
 
     def backward(self, grad):
-        return tuple(np.split(grad, self.bounds, axis=self.axis))
+        before = (slice(None),) * self.axis
+        return tuple(grad[before + (slice(a, b),)] for a, b in zip(self.bounds, self.bounds[1:]))
 
 
 class Stack(Function):
@@ -561,32 +599,11 @@ class Stack(Function):
         return np.stack(xs, axis=axis)
 
     def backward(self, grad):
-        return tuple(np.moveaxis(grad, self.axis, 0))
+        before = (slice(None),) * self.axis
+        return tuple(grad[before + (k,)] for k in range(grad.shape[self.axis]))
 
 
 # ---------------------------------------------------------------- matrix multiply
-
-
-def _contiguous(x):
-    """A C-contiguous ndarray for the C kernels (numpy scalars become 0-d arrays)."""
-    if type(x) is not np.ndarray:
-        x = np.asarray(x)
-    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
-
-
-def _gemm_operand(x):
-    """x as the GEMM reads it in place: row- or column-major, rows or columns possibly
-    padded, so a transposed view (x.T) or a slice is not copied. Anything else
-    (negative or element-skipping strides) is copied once."""
-    unit_stride = x.itemsize in x.strides and min(x.strides) > 0
-    if x.flags.c_contiguous or x.flags.f_contiguous or unit_stride:
-        return x
-    return np.ascontiguousarray(x)
-
-
-def matmul_2d(a, b, trans_a=False, trans_b=False):
-    """op(a) @ op(b) on the C kernel; transposed views are read in place, not copied."""
-    return kernels.matmul(_gemm_operand(a), _gemm_operand(b), trans_a=trans_a, trans_b=trans_b)
 
 
 class MatMul(Function):
@@ -600,14 +617,14 @@ class MatMul(Function):
     def forward(self, x, y):
         self.x, self.y = x, y
         if x.ndim == 2 and y.ndim == 2 and x.dtype == y.dtype and x.dtype.kind == "f":
-            return matmul_2d(x, y)
+            return matmul(x, y)
         return np.matmul(x, y)
 
     def backward(self, grad):
         x, y = self.x, self.y
         if x.ndim == 2 and y.ndim == 2 and grad.dtype == x.dtype == y.dtype:
-            grad_x = matmul_2d(grad, y, trans_b=True) if self.needs_input_grad[0] else None
-            grad_y = matmul_2d(x, grad, trans_a=True) if self.needs_input_grad[1] else None
+            grad_x = matmul(grad, y, trans_b=True) if self.needs_input_grad[0] else None
+            grad_y = matmul(x, grad, trans_a=True) if self.needs_input_grad[1] else None
             return grad_x, grad_y
         return _batched_matmul_backward(grad, x, y)
 
@@ -616,15 +633,15 @@ def _batched_matmul_backward(grad, x, y):
     """np.matmul's rules: a 1-D x is a row (1, k), a 1-D y a column (k, 1)."""
     if x.ndim == 1 and y.ndim == 1:  # a dot product: out = Σ xᵢyᵢ
         return grad * y, grad * x
-    x2 = x[None, :] if x.ndim == 1 else x
-    y2 = y[:, None] if y.ndim == 1 else y
+    x2 = x.reshape((1,) + x.shape) if x.ndim == 1 else x
+    y2 = y.reshape(y.shape + (1,)) if y.ndim == 1 else y
     grad2 = grad
     if x.ndim == 1:
-        grad2 = np.expand_dims(grad2, -2)
+        grad2 = grad2.reshape(grad2.shape[:-1] + (1,) + grad2.shape[-1:])
     if y.ndim == 1:
-        grad2 = np.expand_dims(grad2, -1)
-    grad_x = np.matmul(grad2, np.swapaxes(y2, -1, -2))
-    grad_y = np.matmul(np.swapaxes(x2, -1, -2), grad2)
+        grad2 = grad2.reshape(grad2.shape + (1,))
+    grad_x = grad2 @ swap_last_axes(y2)
+    grad_y = swap_last_axes(x2) @ grad2
     grad_x = sum_to_shape(grad_x, x2.shape).reshape(x.shape)
     grad_y = sum_to_shape(grad_y, y2.shape).reshape(y.shape)
     return grad_x, grad_y
@@ -634,19 +651,20 @@ class Linear(Function):
     """Forward: out = x @ Wᵀ + b   (one C GEMM, the bias folded in)   x (N, in), W (out, in), b (out,)
     Local:    ∂out/∂x = W, ∂out/∂W = x, ∂out/∂b = 1
     Backward: grad_x = grad @ W, grad_W = gradᵀ @ x, grad_b = Σ_rows grad
+              (out = x @ Wᵀ: MatMul's backward with y = Wᵀ, transposed back for W)
     """
 
     def forward(self, x, weight, bias=None):
-        self.x, self.weight = _contiguous(x), _contiguous(weight)
-        return kernels.linear(self.x, self.weight, None if bias is None else _contiguous(bias))
+        self.x, self.weight, self.has_bias = contiguous(x), contiguous(weight), bias is not None
+        return kernels.linear(self.x, self.weight, None if bias is None else contiguous(bias))
 
     def backward(self, grad):
-        grad = _contiguous(grad)
-        grad_x = kernels.matmul(grad, self.weight) if self.needs_input_grad[0] else None
-        grad_w = kernels.matmul(grad, self.x, trans_a=True) if self.needs_input_grad[1] else None
-        if len(self.needs_input_grad) == 2:
+        needs = self.needs_input_grad
+        grad_x = matmul(grad, self.weight) if needs[0] else None
+        grad_w = matmul(grad, self.x, trans_a=True) if needs[1] else None
+        if not self.has_bias:
             return grad_x, grad_w
-        grad_b = kernels.column_sum(grad) if self.needs_input_grad[2] else None
+        grad_b = grad.sum(axis=0) if needs[2] else None
         return grad_x, grad_w, grad_b
 
 
@@ -657,8 +675,8 @@ class SoftmaxCrossEntropy(Function):
     """
 
     def forward(self, logits, target, reduction="mean"):
-        self.target, self.reduction = target, reduction
-        losses, self.probs = kernels.softmax_cross_entropy(_contiguous(logits), target)
+        self.logits, self.target, self.reduction = logits, target, reduction
+        losses, self.probs = kernels.softmax_cross_entropy(contiguous(logits), target)
         if reduction == "none":
             return losses
         total = losses.sum(dtype=losses.dtype)
@@ -670,8 +688,16 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, grad):
         count = len(self.target)
         if self.reduction == "none":
-            grad_loss = _contiguous(grad)
+            grad_loss = grad
         else:
-            scale = grad / count if self.reduction == "mean" else grad
-            grad_loss = np.full(count, scale, self.probs.dtype)
-        return (kernels.softmax_cross_entropy_backward(self.probs, self.target, grad_loss),)
+            grad_loss = broadcast(grad / count if self.reduction == "mean" else grad, (count,))
+        return (_softmax_cross_entropy_grad(self.logits, self.probs, self.target, grad_loss),)
+
+
+def _softmax_cross_entropy_grad(logits, probs, target, grad_loss):
+    """g_lossᵢ · (softmax(zᵢ) - onehot(tᵢ)): the fused C kernel on arrays (probs from forward)."""
+    if isinstance(logits, np.ndarray) and isinstance(grad_loss, np.ndarray):
+        return kernels.softmax_cross_entropy_backward(probs, target, contiguous(grad_loss))
+    onehot = np.zeros(probs.shape, probs.dtype)
+    onehot[np.arange(len(target)), target] = 1
+    return (logits.softmax(-1) - onehot) * grad_loss.reshape((-1, 1))

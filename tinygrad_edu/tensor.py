@@ -1,89 +1,119 @@
-"""Tensor: a numpy array that remembers how it was made, and backward() to walk that back.
+"""Tensor: the user-facing array with autograd; each method is one call into the engine.
 
-`apply` is the one place the graph is built (each result keeps the Function that
-made it); `Tensor.backward` is the one place gradients flow (reverse topological
-order, no recursion). Every method below is one call to `apply`. Read ops.py for
-the derivatives and gradcheck.py for how they are tested.
+What a method computes and its derivative live in ops.py; recording the node and
+walking back are engine.py's; the dtype and argument rules are dtypes.py's. Read
+engine.py next, then ops.py.
 """
 
-import itertools
 import numbers
-import weakref
 
 import numpy as np
 
-from . import grad_mode, ops
-from .function import Function
-
-float32, float64, int64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
-DIFFERENTIABLE = (float32, float64)
-SUPPORTED = (float32, float64, int64, np.dtype(bool))
-
-_op_counter = itertools.count()  # numbers recorded ops in the order they run
-
-# Set by diagnostics.detect_anomaly: sees every op's forward output and backward grads.
-op_observer = None
+from . import dtypes, engine, grad_mode, ops
+from .dtypes import DIFFERENTIABLE, SUPPORTED, float32, float64, int64  # noqa: F401 (public)
+from .dtypes import shape_args as _shape_args  # noqa: F401 (creation.py reads it here)
+from .engine import apply
 
 
 def set_op_observer(observer) -> None:
     """Install (or remove, with None) an object with after_forward(fn, out) and after_backward(fn, grads)."""
-    global op_observer
-    op_observer = observer
+    engine.op_observer = observer
 
 
-def apply(fn_class: type, *inputs: "Tensor", **params) -> "Tensor":
-    """Run one op forward and, if any input wants a gradient, record it in the graph."""
-    fn = fn_class()
-    data = fn.forward(*[t.data for t in inputs], **params)
-    if type(data) is not np.ndarray:  # numpy returns 0-d results as scalars (np.float32)
-        data = np.asarray(data)
-    out = Tensor._wrap(data)
-    if grad_mode.state.enabled:
-        needs_input_grad = tuple([t.requires_grad for t in inputs])
-        if True in needs_input_grad:
-            # Link to the node that made each input, not the input itself (as PyTorch's
-            # next_functions): an intermediate array is freed as soon as no op saved it.
-            fn.parents = tuple([t if t.grad_fn is None else t.grad_fn for t in inputs])
-            fn.needs_input_grad, fn.released = needs_input_grad, False
-            fn.sequence_number = next(_op_counter)
-            fn.output, fn.output_dtype, fn.output_shape = weakref.ref(out), data.dtype, data.shape
-            out.grad_fn, out.requires_grad = fn, True
-    if op_observer is not None:
-        op_observer.after_forward(fn, data)
-    return out
+def __getattr__(name: str):
+    if name == "op_observer":  # the observer lives in the engine, which calls it
+        return engine.op_observer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
-    __slots__ = ("__weakref__", "data", "grad", "grad_fn", "requires_grad", "retains_grad")
+    __slots__ = (
+        "__weakref__",
+        "_changed_at",
+        "_data",
+        "_grad",
+        "_version",
+        "grad_fn",
+        "requires_grad",
+        "retains_grad",
+    )
     __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        self.data = _to_array(data, dtype)
-        self.grad = None
-        self.grad_fn = None
-        self.retains_grad = False
-        self.requires_grad = False
+        self._data = dtypes.to_array(data.data if isinstance(data, Tensor) else data, dtype)
+        self._grad = self.grad_fn = None
+        self.retains_grad = self.requires_grad = False
+        self._version = self._changed_at = 0
         self.requires_grad_(requires_grad)
+
+    @staticmethod
+    def _wrap(array: np.ndarray) -> "Tensor":
+        """A leaf Tensor around an existing array (no copy, no dtype rules)."""
+        tensor = Tensor.__new__(Tensor)
+        tensor._data, tensor._grad, tensor.grad_fn = array, None, None
+        tensor.requires_grad = tensor.retains_grad = False
+        tensor._version = tensor._changed_at = 0
+        return tensor
 
     # ------------------------------------------------------------ attributes
 
     @property
+    def data(self) -> np.ndarray:
+        """The storage. Assigning a new array is an in-place change (it bumps _version)."""
+        return self._data
+
+    @data.setter
+    def data(self, array) -> None:
+        if isinstance(array, Tensor):
+            array = array._data
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"Tensor.data must be a numpy array, got {type(array).__name__}")
+        self._data = array
+        self.bump_version()
+
+    @property
+    def grad(self):
+        """The accumulated gradient: a Tensor of this tensor's shape and dtype, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, grad) -> None:
+        if grad is not None:
+            if not isinstance(grad, Tensor):
+                raise TypeError(
+                    f"Tensor.grad must be a Tensor or None, got {type(grad).__name__} "
+                    "(wrap an array as tg.Tensor(array))"
+                )
+            if grad.shape != self.shape or grad.dtype != self.dtype:
+                raise ValueError(
+                    f"Tensor.grad must match the tensor: got shape {grad.shape} {grad.dtype}, "
+                    f"expected {self.shape} {self.dtype}"
+                )
+        self._grad = grad
+
+    def bump_version(self) -> None:
+        """Record an in-place change of this tensor's contents (PyTorch's version counter).
+        Optimizers call it after updating `.data` in place; a backward that needs the old
+        values then raises RuntimeError instead of silently using the new ones."""
+        engine.bump_version(self)
+
+    @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -94,14 +124,14 @@ class Tensor:
         return self.permute(tuple(reversed(range(self.ndim))))
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item(): only a tensor with one element converts, got shape {self.shape}"
             )
-        return self.data.item()
+        return self._data.item()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -110,10 +140,16 @@ class Tensor:
         return int(self.item())
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """NumPy's protocol: np.asarray(t) may share memory, np.array(t) copies (copy=True),
+        copy=False refuses when a copy is needed."""
+        if copy is False and dtype is not None and np.dtype(dtype) != self.dtype:
+            raise ValueError(f"__array__: converting {self.dtype} to {dtype} needs a copy")
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -121,15 +157,15 @@ class Tensor:
         return self.shape[0]
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
     def __hash__(self) -> int:  # comparisons return tensors, so hash by identity
         return id(self)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
         extras = []
         if self.dtype not in (float32, int64, np.dtype(bool)):
             extras.append(f"dtype={self.dtype}")
@@ -142,14 +178,14 @@ class Tensor:
     # ------------------------------------------------------------ autograd
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self.data.dtype not in DIFFERENTIABLE:
+        if requires_grad and self._data.dtype not in DIFFERENTIABLE:
             raise TypeError(f"only float32/float64 tensors can require gradients, got {self.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self) -> "Tensor":
         """The same data, cut off from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
 
     def retain_grad(self) -> None:
         """Keep .grad on this non-leaf tensor after backward."""
@@ -157,77 +193,33 @@ class Tensor:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self.retains_grad = True
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Backpropagate: add d(self)/d(leaf) · gradient into every leaf's .grad.
 
-        Visits the graph in reverse topological order, so each node's gradient is
-        complete (summed over all its uses) before it is passed on.
+        create_graph=True records the backward pass too, so the gradients can be
+        differentiated again; `inputs` limits where gradients accumulate.
         """
-        if not self.requires_grad:
-            raise RuntimeError("backward() on a tensor that does not require grad (no graph)")
-        if gradient is None:
-            if self.data.size != 1:
+        if gradient is None and not create_graph and inputs is None and self.requires_grad:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"backward() without `gradient` needs a scalar output, got shape {self.shape}"
                 )
-            grad = np.ones(self.shape, self.dtype)
-        else:
-            grad = np.asarray(
-                gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype
-            )
-            if grad.shape != self.shape:
-                raise ValueError(f"gradient has shape {grad.shape}, expected {self.shape}")
-        if self.grad_fn is None:  # a leaf: its gradient with respect to itself
-            self._accumulate_grad(grad, owned=False)
+            engine.backward((self,), (np.ones(self.shape, self.dtype),), bool(retain_graph), False)
             return
-        pending = {self.grad_fn: grad}  # Function -> dLoss/d(its output), summed over uses
-        for fn in _functions_last_first(self.grad_fn):
-            grad = pending.pop(fn)
-            output = fn.output()  # alive only while someone holds the tensor
-            if output is not None and output.retains_grad:
-                output._accumulate_grad(grad, owned=False)
-            input_grads = fn.backward(grad)
-            if op_observer is not None:
-                op_observer.after_backward(fn, input_grads)
-            for parent, parent_grad in zip(fn.parents, input_grads):
-                if parent_grad is None:
-                    continue
-                if isinstance(parent, Tensor):  # a leaf: the gradient lands in its .grad
-                    if parent.requires_grad:
-                        parent_grad = _as_dtype(parent_grad, parent.data.dtype)
-                        parent._accumulate_grad(
-                            parent_grad, _is_fresh(parent_grad, grad, input_grads)
-                        )
-                    continue
-                # parent is the node that made this input. Out of place: an op may return
-                # the same array for two inputs.
-                parent_grad = _as_dtype(parent_grad, parent.output_dtype)
-                earlier = pending.get(parent)
-                pending[parent] = parent_grad if earlier is None else earlier + parent_grad
-            if not retain_graph:
-                fn.release()
+        from .autograd import backward  # the general case: given gradients, create_graph
 
-    def _accumulate_grad(self, grad: np.ndarray, owned: bool) -> None:
-        """Add `grad` into .grad, out of place. `owned`: nothing else holds `grad`, so the
-        first gradient can be kept as it is instead of copied."""
-        if grad.shape != self.shape:
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def __setitem__(self, index, value) -> None:
+        """In-place write (bumps _version). Not differentiable: refused on a tensor that
+        requires grad while grad mode is on, as PyTorch refuses it on a leaf."""
+        if self.requires_grad and grad_mode.state.enabled:
             raise RuntimeError(
-                f"internal error: gradient of shape {grad.shape} for a tensor of shape {self.shape}"
+                "__setitem__: in-place write into a tensor that requires grad; "
+                "wrap it in tg.no_grad() or build the new values with tg.where"
             )
-        if self.grad is not None:
-            self.grad = Tensor._wrap(self.grad.data + grad)
-        else:
-            # .grad may be changed in place later (clipping, zero_grad), so it must not be a
-            # view or an array another tensor or the graph also holds.
-            self.grad = Tensor._wrap(grad if owned else np.array(grad, self.dtype))
-
-    @staticmethod
-    def _wrap(array: np.ndarray) -> "Tensor":
-        """A leaf Tensor around an existing array (no copy, no dtype rules)."""
-        tensor = Tensor.__new__(Tensor)
-        tensor.data, tensor.grad, tensor.grad_fn = array, None, None
-        tensor.requires_grad = tensor.retains_grad = False
-        return tensor
+        self._data[_index_data(index)] = value._data if isinstance(value, Tensor) else value
+        self.bump_version()
 
     # ------------------------------------------------------------ arithmetic
 
@@ -272,22 +264,22 @@ class Tensor:
 
     # Comparisons give bool tensors, outside the graph.
     def __lt__(self, other):
-        return Tensor._wrap(self.data < _data(other))
+        return Tensor._wrap(self._data < _data(other))
 
     def __le__(self, other):
-        return Tensor._wrap(self.data <= _data(other))
+        return Tensor._wrap(self._data <= _data(other))
 
     def __gt__(self, other):
-        return Tensor._wrap(self.data > _data(other))
+        return Tensor._wrap(self._data > _data(other))
 
     def __ge__(self, other):
-        return Tensor._wrap(self.data >= _data(other))
+        return Tensor._wrap(self._data >= _data(other))
 
     def __eq__(self, other):
-        return Tensor._wrap(self.data == _data(other))
+        return Tensor._wrap(self._data == _data(other))
 
     def __ne__(self, other):
-        return Tensor._wrap(self.data != _data(other))
+        return Tensor._wrap(self._data != _data(other))
 
     # ------------------------------------------------------------ elementwise
 
@@ -338,27 +330,27 @@ class Tensor:
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _reduce_args(self, axis, keepdims, dim, keepdim)
+        axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
         return apply(ops.Sum, self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _reduce_args(self, axis, keepdims, dim, keepdim)
+        axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
         return apply(ops.Mean, self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _reduce_args(self, axis, keepdims, dim, keepdim)
+        axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
         _check_not_empty(self, "max")
         return apply(ops.Max, self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _reduce_args(self, axis, keepdims, dim, keepdim)
+        axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
         _check_not_empty(self, "min")
         return apply(ops.Min, self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, correction=1, *, dim=None, keepdim=None):
         """Variance Σ(x - mean)² / (n - correction), composed from mean, sub, mul and sum
         (so its gradient comes from the graph). n - correction <= 0 gives inf or nan, as PyTorch."""
-        axis, keepdims = _reduce_args(self, axis, keepdims, dim, keepdim)
+        axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
         deviation = self - self.mean(axis=axis, keepdims=True)
         squares = (deviation * deviation).sum(axis=axis, keepdims=keepdims)
@@ -367,25 +359,25 @@ class Tensor:
         return squares / float(count - correction)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _reduce_args(self, axis, keepdims, dim, keepdim)
+        axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
         return apply(ops.LogSumExp, self, axis=axis, keepdims=keepdims)
 
     def softmax(self, axis=-1, *, dim=None):
-        return apply(ops.Softmax, self, axis=_one_axis(self, axis if dim is None else dim))
+        return apply(ops.Softmax, self, axis=dtypes.one_axis(self.shape, axis if dim is None else dim))
 
     def log_softmax(self, axis=-1, *, dim=None):
-        return apply(ops.LogSoftmax, self, axis=_one_axis(self, axis if dim is None else dim))
+        return apply(ops.LogSoftmax, self, axis=dtypes.one_axis(self.shape, axis if dim is None else dim))
 
     # ------------------------------------------------------------ shape
 
     def reshape(self, *shape):
-        return apply(ops.Reshape, self, shape=_resolve_shape(self.shape, _shape_args(shape)))
+        return apply(ops.Reshape, self, shape=dtypes.resolve_shape(self.shape, dtypes.shape_args(shape)))
 
     view = reshape
 
     def permute(self, *axes):
-        axes = _shape_args(axes)
-        normalized = tuple(_one_axis(self, a) for a in axes)
+        axes = dtypes.shape_args(axes)
+        normalized = tuple(dtypes.one_axis(self.shape, a) for a in axes)
         if sorted(normalized) != list(range(self.ndim)):
             raise ValueError(
                 f"permute: {axes} is not a permutation of the axes of a {self.ndim}-d tensor"
@@ -394,21 +386,21 @@ class Tensor:
 
     def transpose(self, axis0=-2, axis1=-1):
         axes = list(range(self.ndim))
-        axis0, axis1 = _one_axis(self, axis0), _one_axis(self, axis1)
+        axis0, axis1 = dtypes.one_axis(self.shape, axis0), dtypes.one_axis(self.shape, axis1)
         axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
         return self.permute(tuple(axes))
 
     def flatten(self, start_axis=0, end_axis=-1):
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = _one_axis(self, start_axis), _one_axis(self, end_axis)
+        start, end = dtypes.one_axis(self.shape, start_axis), dtypes.one_axis(self.shape, end_axis)
         merged = int(np.prod(self.shape[start : end + 1]))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1 :])
 
     def squeeze(self, axis=None):
         if axis is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
-        axes = {_one_axis(self, a) for a in ((axis,) if isinstance(axis, int) else axis)}
+        axes = {dtypes.one_axis(self.shape, a) for a in ((axis,) if isinstance(axis, int) else axis)}
         return self.reshape(
             tuple(s for i, s in enumerate(self.shape) if not (i in axes and s == 1))
         )
@@ -420,18 +412,7 @@ class Tensor:
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def expand(self, *shape):
-        shape = _shape_args(shape)
-        leading = len(shape) - self.ndim
-        if leading < 0:
-            raise ValueError(f"expand: shape {shape} has fewer axes than the tensor's {self.shape}")
-        # -1 keeps the existing size of that axis, as in PyTorch.
-        target = tuple(self.shape[i - leading] if s == -1 else s for i, s in enumerate(shape))
-        try:
-            np.broadcast_shapes(self.shape, target)
-            if np.broadcast_shapes(self.shape, target) != target:
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}") from None
+        target = dtypes.expand_target(self.shape, dtypes.shape_args(shape))
         return apply(ops.Expand, self, shape=target)
 
     def __getitem__(self, index):
@@ -463,7 +444,7 @@ def matmul(x, y) -> Tensor:
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
     tensors = _check_sequence(tensors, "concatenate")
-    axis = _one_axis(tensors[0], axis)
+    axis = dtypes.one_axis(tensors[0].shape, axis)
     first = tensors[0]
     for t in tensors[1:]:
         if t.ndim != first.ndim or _without(t.shape, axis) != _without(first.shape, axis):
@@ -494,12 +475,7 @@ def where(cond, a, b) -> Tensor:
             f"where: cond must be a bool Tensor or bool ndarray, got {type(cond).__name__}"
         )
     a, b = _promote(_as_tensor(a, b), _as_tensor(b, a))
-    try:
-        np.broadcast_shapes(cond.shape, a.shape, b.shape)
-    except ValueError:
-        raise ValueError(
-            f"where: shapes {cond.shape}, {a.shape} and {b.shape} cannot be broadcast together"
-        ) from None
+    dtypes.check_broadcast("where", cond.shape, a.shape, b.shape)
     return apply(ops.Where, a, b, cond=cond)
 
 
@@ -514,36 +490,8 @@ def minimum(a, b) -> Tensor:
 # ---------------------------------------------------------------- helpers
 
 
-def _to_array(data, dtype) -> np.ndarray:
-    """Construction's dtype rules: Python floats -> float32, integers -> int64, float arrays keep theirs."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        if dtype not in SUPPORTED:
-            raise TypeError(
-                f"Tensor: unsupported dtype {dtype} (use float32, float64, int64 or bool)"
-            )
-        return np.array(data, dtype=dtype, order="C")
-    from_python = not isinstance(data, np.ndarray)
-    array = np.array(data, order="C")  # a copy: the tensor never aliases the caller's array
-    if from_python and array.dtype == float64:  # Python floats: the default float, as PyTorch
-        array = array.astype(float32)
-    kind = array.dtype.kind
-    if kind == "f":
-        native = array.dtype.newbyteorder("=")  # a big-endian float64 is still a float64
-        return array.astype(native if native in DIFFERENTIABLE else float32, copy=False)
-    if kind in "iu":
-        return array.astype(int64, copy=False)
-    if kind == "b":
-        return array
-    raise TypeError(
-        f"Tensor: unsupported data of dtype {array.dtype} (use floats, integers or bools)"
-    )
-
-
 def _data(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _as_tensor(value, like) -> Tensor:
@@ -562,37 +510,27 @@ def _as_tensor(value, like) -> Tensor:
 
 def _binary(op: type, x, y) -> Tensor:
     # Fast path, the common case on the hot path: two tensors of one dtype.
-    if type(y) is Tensor and type(x) is Tensor and x.data.dtype is y.data.dtype:
+    if type(y) is Tensor and type(x) is Tensor and x._data.dtype is y._data.dtype:
         try:
             return apply(op, x, y)
         except ValueError:
-            _check_broadcast(op, x, y)
+            dtypes.check_broadcast(op.__name__, x.shape, y.shape)
             raise
     x, y = _as_tensor(x, y), _as_tensor(y, x)
-    if x.data.dtype is not y.data.dtype:
+    if x._data.dtype is not y._data.dtype:
         x, y = _promote(x, y)
     try:
         return apply(op, x, y)
     except ValueError:
-        _check_broadcast(op, x, y)
+        dtypes.check_broadcast(op.__name__, x.shape, y.shape)
         raise
-
-
-def _check_broadcast(op: type, x: Tensor, y: Tensor) -> None:
-    """Raise a ValueError naming both shapes if they do not broadcast."""
-    try:
-        np.broadcast_shapes(x.shape, y.shape)
-    except ValueError:
-        raise ValueError(
-            f"{op.__name__}: shapes {x.shape} and {y.shape} cannot be broadcast together"
-        ) from None
 
 
 def _divide(x, y) -> Tensor:
     """True division: integer operands give the default float, as PyTorch."""
     x, y = _as_tensor(x, y), _as_tensor(y, x)
     if x.dtype.kind in "iub" and y.dtype.kind in "iub":
-        x, y = Tensor._wrap(x.data.astype(float32)), Tensor._wrap(y.data.astype(float32))
+        x, y = Tensor._wrap(x._data.astype(float32)), Tensor._wrap(y._data.astype(float32))
     return _binary(ops.Div, x, y)
 
 
@@ -600,67 +538,15 @@ def _promote(x: Tensor, y: Tensor) -> tuple:
     """PyTorch's rule for mixed kinds: an integer/bool operand takes the float operand's dtype
     (numpy would make int64 with float32 float64). Float32 with float64 gives float64."""
     if x.dtype.kind in "iub" and y.dtype in DIFFERENTIABLE:
-        return Tensor._wrap(x.data.astype(y.dtype)), y
+        return Tensor._wrap(x._data.astype(y.dtype)), y
     if y.dtype.kind in "iub" and x.dtype in DIFFERENTIABLE:
-        return x, Tensor._wrap(y.data.astype(x.dtype))
+        return x, Tensor._wrap(y._data.astype(x.dtype))
     return x, y
-
-
-def _one_axis(t: Tensor, axis: int) -> int:
-    ndim = max(t.ndim, 1)
-    if (
-        isinstance(axis, bool)
-        or not isinstance(axis, (int, np.integer))
-        or not -ndim <= axis < ndim
-    ):
-        raise ValueError(f"axis {axis!r} is out of range for a tensor of shape {t.shape}")
-    return int(axis) % ndim
-
-
-def _reduce_args(t: Tensor, axis, keepdims, dim, keepdim):
-    """Normalize a reduction's arguments: axis -> None or a sorted tuple of non-negative ints."""
-    if dim is not None:
-        axis = dim
-    if keepdim is not None:
-        keepdims = keepdim
-    if axis is None:
-        return None, bool(keepdims)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    normalized = tuple(sorted({_one_axis(t, a) for a in axes}))
-    if len(normalized) != len(axes):
-        raise ValueError(f"repeated axis in {axis}")
-    if t.ndim == 0:  # a 0-d tensor reduces over "axis 0" as numpy's axis=None would
-        return None, bool(keepdims)
-    return normalized, bool(keepdims)
 
 
 def _check_not_empty(t: Tensor, name: str) -> None:
     if t.size == 0:
         raise ValueError(f"{name}: empty tensor of shape {t.shape} has no {name}imum")
-
-
-def _shape_args(shape) -> tuple:
-    """Accept f(2, 3), f((2, 3)) and f([2, 3])."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    for s in shape:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
-            raise TypeError(f"shape entries must be integers, got {shape}")
-    return tuple(int(s) for s in shape)
-
-
-def _resolve_shape(old_shape: tuple, shape: tuple) -> tuple:
-    """The new shape with its one -1 (if any) filled in; raises unless sizes agree."""
-    size = int(np.prod(old_shape))
-    known = int(np.prod([s for s in shape if s != -1]))
-    unknown = [i for i, s in enumerate(shape) if s == -1]
-    bad = len(unknown) > 1 or any(s < -1 for s in shape)
-    if not bad and unknown:
-        bad = known == 0 or size % known != 0
-        shape = shape[: unknown[0]] + (size // max(known, 1),) + shape[unknown[0] + 1 :]
-    if bad or int(np.prod(shape)) != size:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {old_shape} into {shape}")
-    return shape
 
 
 def _index_data(index):
@@ -670,27 +556,10 @@ def _index_data(index):
     if isinstance(index, Tensor):
         if index.dtype.kind not in "iub":
             raise IndexError(f"tensors used as indices must be integer or bool, got {index.dtype}")
-        return index.data
+        return index._data
     if isinstance(index, list):
         return np.asarray(index)
     return index
-
-
-def _as_dtype(grad: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A gradient has its tensor's dtype (a float64 op may feed a float32 one)."""
-    return grad if grad.dtype == dtype else grad.astype(dtype)
-
-
-def _is_fresh(parent_grad, upstream_grad, input_grads) -> bool:
-    """True when an op's backward made `parent_grad` just now and gave it to one input only:
-    not the upstream gradient passed through (as Add does), not a view, not a numpy scalar."""
-    return (
-        type(parent_grad) is np.ndarray
-        and parent_grad is not upstream_grad
-        and parent_grad.base is None
-        and parent_grad.flags.writeable
-        and sum(g is parent_grad for g in input_grads) == 1
-    )
 
 
 def _without(shape: tuple, axis: int) -> tuple:
@@ -706,34 +575,8 @@ def _check_sequence(tensors, name: str) -> list:
     if floats:
         widest = max(floats, key=lambda dtype: dtype.itemsize)
         tensors = [
-            t if t.dtype in DIFFERENTIABLE else Tensor._wrap(t.data.astype(widest)) for t in tensors
+            t if t.dtype in DIFFERENTIABLE else Tensor._wrap(t._data.astype(widest)) for t in tensors
         ]
     return tensors
 
 
-def _functions_last_first(root: Function) -> list:
-    """Every Function that `root` depends on, the most recently run first.
-
-    Ops record a sequence number when they run, and an op always runs after the
-    ops that made its inputs; so walking them by decreasing number visits each
-    node only after every node that uses its output (a reverse topological order),
-    and each node's gradient is complete before it is passed on. The search uses
-    an explicit stack: a 100,000-op chain does not hit Python's recursion limit.
-    """
-    found, stack = {root}, [root]
-    while stack:
-        fn = stack.pop()
-        if fn.released:
-            raise RuntimeError(
-                "backward through the graph a second time: its saved arrays were freed after "
-                "the first backward; pass retain_graph=True to the first backward() to keep them"
-            )
-        for parent in fn.parents:
-            if isinstance(parent, Function) and parent not in found:
-                found.add(parent)
-                stack.append(parent)
-    return sorted(found, key=_sequence_number, reverse=True)
-
-
-def _sequence_number(fn: Function) -> int:
-    return fn.sequence_number

@@ -252,7 +252,7 @@ class BackwardTrace:
         gradients = []
         for label, parent, grad in zip(labels, getattr(fn, "parents", ()), input_grads):
             if grad is not None:
-                name = self._ids.get(id(parent), label)
+                name = self._ids.get(id(parent.output()), label)
                 gradients.append(
                     (name, grad.shape, float(np.linalg.norm(np.ravel(grad).astype(np.float64))))
                 )
