@@ -470,9 +470,9 @@ def test_conv2d_gradgradcheck(groups, rng):
 
 
 def test_the_benchmarks_numpy_baseline_computes_the_same_gradients(rng):
-    """benchmarks/conv.py's hand-written NumPy im2col convolution is a fair baseline only if
+    """tinygrad_edu/bench/conv.py's hand-written NumPy im2col convolution is a fair baseline only if
     it is right: its output and gradients must equal F.conv2d's."""
-    from benchmarks.conv import conv_problem, conv_variants, numpy_conv2d_forward_backward
+    from tinygrad_edu.bench.conv import conv_problem, conv_variants, numpy_conv2d_forward_backward
 
     x, weight, bias, grad_out = (a.astype(np.float64) for a in conv_problem(3, 2, 9, 4, 3, 1))
     out, *grads = numpy_conv2d_forward_backward(x, weight, bias, grad_out, 1)

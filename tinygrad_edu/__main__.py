@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--plot", metavar="PATH", help="write the monitor's PNG to PATH")
     demo_parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    demo_parser.add_argument(
+        "--model",
+        choices=("mlp", "cnn"),
+        default="mlp",
+        help="mlp (default) or cnn: a conv-relu-pool network on the 8x8 digits",
+    )
     demo_parser.set_defaults(handler=demo)
 
     experiment_parser = commands.add_parser(
@@ -126,6 +132,10 @@ def _experiment_name(text: str) -> str:
 
 def demo(arguments: argparse.Namespace) -> int:
     """An MLP with BatchNorm1d and Dropout on the digits, Adam, a HealthMonitor watching."""
+    if arguments.model == "cnn":
+        from .experiments.cnn_demo import demo as cnn_demo
+
+        return cnn_demo(arguments)
     started = time.perf_counter()
     data = digits()
     manual_seed(SEED)

@@ -39,6 +39,7 @@ def _update_in_place(
         kernels.axpy(-step_size, direction, weights)
     else:
         weights -= step_size * direction
+    param.bump_version()  # a backward that saved the old weights now refuses to run
 
 
 class Optimizer:

@@ -6,7 +6,7 @@
 2. A LeNet-like CNN's whole training step (forward, cross-entropy, backward, SGD) at
    batch 32 and 128: tinygrad_edu against PyTorch, from the same weights and batch.
 All on one thread, interleaved in one run, medians; ratios are tinygrad_edu's time over
-the other's (< 1: tinygrad_edu is faster). Run: python -m benchmarks.conv [--quick] [--json]
+the other's (< 1: tinygrad_edu is faster). Run: python -m tinygrad_edu.bench.conv [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ def format_table(results: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.conv", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tinygrad_edu.bench.conv", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     arguments = parser.parse_args(argv)
