@@ -697,7 +697,9 @@ class SoftmaxCrossEntropy(Function):
 def _softmax_cross_entropy_grad(logits, probs, target, grad_loss):
     """g_lossᵢ · (softmax(zᵢ) - onehot(tᵢ)): the fused C kernel on arrays (probs from forward)."""
     if isinstance(logits, np.ndarray) and isinstance(grad_loss, np.ndarray):
-        return kernels.softmax_cross_entropy_backward(probs, target, contiguous(grad_loss))
+        # numpy 1.x promotes a 0-d float32 grad divided by an int to float64: cast it back
+        grad_loss = contiguous(grad_loss.astype(probs.dtype, copy=False))
+        return kernels.softmax_cross_entropy_backward(probs, target, grad_loss)
     onehot = np.zeros(probs.shape, probs.dtype)
     onehot[np.arange(len(target)), target] = 1
     return (logits.softmax(-1) - onehot) * grad_loss.reshape((-1, 1))
