@@ -37,12 +37,13 @@ def test_linear_scaler_by_hand():
     np.testing.assert_allclose(unit[:, 2], [0.5, 0.5, 0.5])
 
 
-def test_linear_scaler_range_too_small_for_float32_counts_as_constant():
-    column = np.array([[1e-38], [1.000001e-38]], dtype=np.float32)  # range is denormal
-    np.testing.assert_array_equal(features.LinearScaler().fit_transform(column), 0.0)
-    np.testing.assert_allclose(
-        features.LinearScaler().fit_transform(column.astype(np.float64)), [[-1.0], [1.0]]
-    )
+def test_linear_scaler_stretches_a_denormal_float32_range():
+    # Only a zero range is constant; the arithmetic runs in float64, where a range that is
+    # denormal in float32 is an ordinary number, so the column still maps onto [-1, 1].
+    column = np.array([[1e-38], [1.000001e-38]], dtype=np.float32)
+    scaler = features.LinearScaler().fit(column)
+    np.testing.assert_array_equal(scaler.transform(column), [[-1.0], [1.0]])
+    np.testing.assert_array_equal(scaler.inverse_transform(scaler.transform(column)), column)
 
 
 def test_zscore_scaler_uses_population_std():
@@ -142,6 +143,16 @@ def test_invalid_constructor_arguments():
         features.ClipScaler(low=2.0, high=1.0)
     with pytest.raises(ValueError, match="one value per column"):
         features.ClipScaler(low=[0.0, 1.0]).fit(X)
+
+
+def test_linear_scaler_tiny_range_round_trips():
+    # Found by hypothesis: a range at the smallest normal float64 (2.2e-308) makes
+    # 2 / range overflow; such a column is still stretched and inverts exactly.
+    tiny = np.finfo(np.float64).tiny
+    data = np.array([[0.0], [tiny]])
+    scaler = features.LinearScaler().fit(data)
+    np.testing.assert_array_equal(scaler.transform(data), [[-1.0], [1.0]])
+    np.testing.assert_array_equal(scaler.inverse_transform(scaler.transform(data)), data)
 
 
 @PROPERTY_SETTINGS

@@ -97,24 +97,25 @@ class LinearScaler(Scaler):
         # Halves: max/2 - min/2 is finite for any finite data, where max - min overflows
         # float64 data spanning ±1.7e308 (float32's ±3.4e38 is computed here in float64).
         half_range = data_max / 2 - data_min / 2
-        with np.errstate(divide="ignore", over="ignore"):
-            half_scale = (high - low) / half_range
-        # A zero range cannot be stretched: send the column to the middle. So does a range
-        # so tiny that its scale would overflow X's dtype (denormal float32 differences).
-        constant = ~(half_scale / 2 <= np.finfo(X.dtype).max)
+        # A zero range cannot be stretched: send the column to the middle. Any other range
+        # is divided by, never inverted into a scale: 2 / half_range overflows for ranges
+        # near the smallest normal float (2.2e-308), and the round trip would be lost.
+        constant = half_range == 0
         self.data_min_ = data_min
         with np.errstate(over="ignore"):  # inf for float64 data spanning ±1.7e308
             self.data_range_ = data_max - data_min
-        self._half_range = np.where(constant, 0.0, half_range)
-        self._half_scale = np.where(constant, 0.0, half_scale)
+        self._half_range = half_range
+        self._divisor = np.where(constant, 1.0, half_range)
+        self._width = np.where(constant, 0.0, high - low)
         self.out_low_ = np.where(constant, (low + high) / 2, low)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        # x' = low + (x − min)·(high − low)/(max − min), as (x/2 − min/2)·(high − low)/(range/2)
+        # x' = low + (x − min)/(max − min)·(high − low), as (x/2 − min/2)/(range/2)·(high − low)
         # in float64, so that x − min cannot overflow; the result lies in feature_range.
         with np.errstate(over="ignore"):  # only where X holds values outside the fitted range
             scaled = np.asarray(X, dtype=np.float64) / 2 - self.data_min_ / 2
-            scaled *= self._half_scale
+            scaled /= self._divisor
+            scaled *= self._width
             scaled += self.out_low_
         return scaled.astype(X.dtype)
 
