@@ -86,11 +86,7 @@ def summary(runs: list[dict]) -> dict:
     factors = {run["metrics"]["lr_factor"]: diverged(run) for run in runs}
     blew_up = sorted(f for f, bad in factors.items() if bad)
     survived = sorted(f for f, bad in factors.items() if not bad)
-    matches = (
-        bool(blew_up)
-        and all(f < MATCH_FACTOR for f in survived)
-        and all(f > 1 / MATCH_FACTOR for f in blew_up)
-    )
+    matches = bool(blew_up) and threshold_within(survived, blew_up[0], MATCH_FACTOR)
     observed = f"{blew_up[0]:g} x 2/λ₀" if blew_up else "none of the rates tried"
     return {
         "initial_sharpness": initial,
@@ -106,6 +102,19 @@ def summary(runs: list[dict]) -> dict:
             f"of {MATCH_FACTOR:g}"
         ),
     }
+
+
+def threshold_within(survived: list, first_diverged: float, factor: float) -> bool:
+    """True when the runs pin the divergence threshold inside [1/factor, factor] x 2/λ₀:
+    the first rate that diverged is at most `factor`, the rate below it survived and is at
+    least 1/factor, and no higher rate survived (a clean threshold)."""
+    below = [f for f in survived if f < first_diverged]
+    return (
+        first_diverged <= factor
+        and bool(below)
+        and max(below) >= 1 / factor
+        and all(f < first_diverged for f in survived)
+    )
 
 
 def plot(outcome: dict, path: str) -> None:
@@ -126,7 +135,7 @@ def _sharpness_panel(axis, runs: list[dict]) -> None:
         steps = np.flatnonzero(~np.isnan(values))
         axis.plot(steps, values[steps], color=colour, marker="o", markersize=4, linewidth=2)
         axis.axhline(2 / run["metrics"]["lr"], color=colour, linestyle="--", linewidth=1)
-    axis.set_yscale("log")
+    axis.set_ylim(bottom=0)
     axis.set_title("λ_max over steps (dots) vs 2/lr (dashed)")
     axis.set_xlabel("step")
     axis.grid(alpha=0.3)
@@ -146,6 +155,8 @@ def _outcome_panel(axis, runs: list[dict]) -> None:
         if final is None:
             axis.annotate("NaN", (factor, value), textcoords="offset points", xytext=(6, -4))
     axis.set_xscale("log")
+    axis.set_xticks(factors, [f"{f:g}" for f in factors])
+    axis.minorticks_off()
     axis.set_yscale("log")
     axis.set_xlabel("lr / (2/λ₀)")
     axis.set_title(f"final loss (band: within a factor {MATCH_FACTOR:g})")
