@@ -3,6 +3,7 @@ unstable_lr finding, and the sharpness lab (quick run, --json, the CLI)."""
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -310,6 +311,11 @@ def test_the_lab_from_the_cli_reports_the_threshold_and_what_happened(capsys):
     )
     assert summary["matches"] == fits
     assert ("does NOT match" in summary["verdict"]) == (not fits)
+    # The page quotes the full run; λ₀ and which rates diverge are the same in this quick
+    # one (the 4x run is NaN at step 7), so its verdict is the page's word for word.
+    page = (Path(__file__).resolve().parent.parent / "docs/failure-cases/sharpness.md").read_text()
+    assert f"λ₀ = {initial:.3f}" in page and f"2/λ₀ = {2 / initial:.3g}" in page
+    assert summary["verdict"] in page
 
 
 @pytest.mark.parametrize(

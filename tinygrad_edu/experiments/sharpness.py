@@ -69,9 +69,13 @@ def runs() -> list[Run]:
 
 
 def derived(metrics: dict) -> dict:
-    """edge_ratio = λ_max·lr/2 at the last measurement: 1 is the edge of stability."""
-    final = metrics.get("final_sharpness")
-    return {"edge_ratio": None if final is None else final * metrics["lr"] / 2}
+    """edge_ratio = λ_max·lr/2 at the last measurement: 1 is the edge of stability. A run
+    that hit NaN has neither (its last finite measurement predates the explosion)."""
+    final = None if metrics["nan_step"] is not None else metrics.get("final_sharpness")
+    return {
+        "final_sharpness": final,
+        "edge_ratio": None if final is None else final * metrics["lr"] / 2,
+    }
 
 
 def diverged(run: dict) -> bool:
