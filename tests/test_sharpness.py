@@ -258,6 +258,7 @@ def test_the_sharpness_forward_leaves_the_dead_relu_counts_alone():
         ({"sharpness_every": 0}, ValueError, "sharpness_every must be"),
         ({"sharpness_every": 5, "optimizer": "sgd"}, TypeError, "needs loss_fn"),
         ({"sharpness_every": 5, "loss_fn": lambda: None}, TypeError, "optim.SGD"),
+        ({"loss_fn": lambda: None}, TypeError, "used with sharpness_every"),
     ],
 )
 def test_sharpness_every_names_what_is_missing(watch, error, words):
@@ -299,7 +300,8 @@ def test_the_lab_from_the_cli_reports_the_threshold_and_what_happened(capsys):
         assert bool(at_start) == (factor > 1)
     diverged = [r["metrics"]["lr_factor"] for r in runs if case.diverged(r)]
     assert summary["diverged_lr_factors"] == diverged
-    assert all(run["metrics"]["nan_step"] is None for run in runs if run["metrics"]["lr_factor"] < 1)
+    below = [run for run in runs if run["metrics"]["lr_factor"] < 1]
+    assert all(run["metrics"]["nan_step"] is None for run in below)
     survived = summary["survived_lr_factors"]
     assert sorted(survived + diverged) == sorted(case.FACTORS)
     first = min(diverged, default=None)

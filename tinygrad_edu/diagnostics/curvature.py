@@ -94,7 +94,7 @@ def _hessian_vector_product(loss_fn, params: list) -> Callable[[list], list]:
 
 
 def _power_iteration(hessian_times, start: list, iters: int, tol: float, shift: float) -> float:
-    """The dominant eigenvalue of H + shift·I: v ← (H + shift·I)·v / ‖·‖, estimate vᵀ(H + shift·I)v."""
+    """The dominant eigenvalue of M = H + shift·I: v ← M·v / ‖M·v‖, estimate vᵀ·M·v."""
     vector = _normalised(start)
     estimate = math.nan
     for _ in range(iters):

@@ -19,8 +19,8 @@ import numpy as np
 from ..nn import ReLU, Sigmoid, Tanh
 from ..nn.module import Module
 from ..optim import SGD
-from .findings import ADVICE, Finding
 from .curvature import sharpness
+from .findings import ADVICE, Finding
 
 
 @dataclass
@@ -107,6 +107,8 @@ class HealthMonitor:
                 self._activations[_layer_name(name)] = stats
                 if not stats.is_relu:
                     self._hooks.append(module.register_forward_hook(stats.observe))
+        if sharpness_every is None and (loss_fn is not None or optimizer is not None):
+            raise TypeError("HealthMonitor: loss_fn and optimizer are used with sharpness_every=N")
         self._curvature = (
             None
             if sharpness_every is None
@@ -167,7 +169,7 @@ class HealthMonitor:
         return conditions
 
     def _check_curvature(self) -> dict:
-        """Every N steps: the sharpness (recorded) and whether the learning rate is above 2/it.
+        """Every N steps: the sharpness (recorded) and whether the learning rate is too high.
 
         Between measurements the last verdict stands, so a rate that stays too high makes one
         unstable_lr episode (one Finding), however far apart the measurements are."""
@@ -258,9 +260,10 @@ class HealthMonitor:
             )
         measured = [v for v in self.history.get("model", {}).get("sharpness", []) if v == v]
         if measured:
-            limit = f"{2 / measured[-1]:.4g}" if measured[-1] > 0 else "any lr (no positive curvature)"
+            last = measured[-1]
+            limit = f"{2 / last:.4g}" if last > 0 else "any lr (no positive curvature)"
             lines.append(
-                f"sharpness (largest Hessian eigenvalue), last measured: {measured[-1]:.4g}; "
+                f"sharpness (largest Hessian eigenvalue), last measured: {last:.4g}; "
                 f"plain gradient descent is stable below lr = 2 / sharpness = {limit}"
             )
         lines.append(
@@ -340,7 +343,9 @@ class CurvatureCheck:
 
     def __init__(self, every, loss_fn, optimizer):
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
-            raise ValueError(f"HealthMonitor: sharpness_every must be a whole number >= 1, got {every!r}")
+            raise ValueError(
+                f"HealthMonitor: sharpness_every must be a whole number >= 1, got {every!r}"
+            )
         if not callable(loss_fn):
             raise TypeError(
                 "HealthMonitor: sharpness_every needs loss_fn, a function of no arguments "
