@@ -8,6 +8,7 @@ from tinygrad_edu.experiments import NAMES, run_experiment
 from tinygrad_edu.experiments.runner import format_outcome, json_ready
 
 _cache = {}
+SWEEPS = ("lr-sweep", "sharpness")  # runs that differ by a rate, not failure vs remedy
 
 
 def outcome(name):
@@ -40,14 +41,14 @@ def test_result_is_strict_json_with_the_contract_fields(name):
     assert len(result["runs"]) >= 2
     for run in result["runs"]:
         assert set(run) >= {"label", "role", "findings", "metrics"}
-        assert run["role"] in (("sweep",) if name == "lr-sweep" else ("failure", "remedy"))
+        assert run["role"] in (("sweep",) if name in SWEEPS else ("failure", "remedy"))
         assert set(run["metrics"]) >= {"final_loss", "train_accuracy", "test_accuracy"}
         for finding in run["findings"]:
             assert set(finding) == {"kind", "layer", "step", "value", "advice"}
     assert result["runs"][0]["label"] in format_outcome(result)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "lr-sweep"])
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in SWEEPS])
 def test_every_remedy_beats_every_failure_on_test_accuracy(name):
     failures, remedies = runs_by_role(outcome(name))
     assert failures and remedies

@@ -1,8 +1,9 @@
 """A Finding: one training failure seen in one layer, with the lesson's remedy as advice.
 
-The four kinds mirror the lesson: gradients vanish (ReLU helps), gradients explode (lower
-the learning rate, batch norm, clip gradients), ReLU units die (lower the learning rate),
-and NaN appears (scale features, lower the learning rate). Read monitor.py next.
+The kinds mirror the lesson: gradients vanish (ReLU helps), gradients explode (lower the
+learning rate, batch norm, clip gradients), ReLU units die (lower the learning rate), NaN
+appears (scale features, lower the learning rate), and the learning rate is above what the
+loss's curvature allows (2 / sharpness: lower it below that). Read monitor.py next.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ ADVICE = {
         "NaN/Inf appeared (the NaN trap): scale features to roughly [-1, 1] (linear scaling, "
         "clip outliers, log scaling), lower the learning rate, clip gradients"
     ),
+    "unstable_lr": (
+        "the learning rate is above 2 / sharpness (the largest curvature of the loss), where "
+        "gradient descent overshoots and can explode: learning rates are important here, "
+        "keep calm and lower your learning rate below 2 / sharpness"
+    ),
 }
 
 
@@ -33,7 +39,8 @@ class Finding:
     """`kind` happened in `layer` (a module name such as "0" or "fc1") at `step`.
 
     `value` is the measurement that crossed its threshold (a gradient norm, an update
-    ratio, a dead fraction, or the count of non-finite entries); `advice` is the remedy.
+    ratio, a dead fraction, the count of non-finite entries, or for unstable_lr, in layer
+    "model", the sharpness); `advice` is the remedy.
     """
 
     kind: str

@@ -3,7 +3,8 @@
 Call `monitor.step()` after each backward. Layers with parameters (Linear, BatchNorm1d...)
 report their gradient norm, the size of the last update relative to their weights and any
 non-finite value; ReLU modules report their dead units (marked by the C ReLU kernel in its
-own forward pass) and Sigmoid/Tanh modules their saturation (seen through forward hooks).
+own forward pass) and Sigmoid/Tanh modules their saturation (seen through forward hooks);
+optionally, every N steps, the loss's sharpness against the learning rate (curvature.py).
 Crossing a threshold makes a Finding. Read ../train.py to see it used in the training loop.
 """
 
@@ -17,6 +18,8 @@ import numpy as np
 
 from ..nn import ReLU, Sigmoid, Tanh
 from ..nn.module import Module
+from ..optim import SGD
+from .curvature import sharpness
 from .findings import ADVICE, Finding
 
 
@@ -60,9 +63,26 @@ class HealthMonitor:
     modules (a model calling F.relu in its forward has none to watch): each nn.ReLU's kernel
     marks its alive units in the pass that computes it, Sigmoid/Tanh through forward hooks.
     Cost per step: a few dot products and one copy per parameter; remove() stops watching.
+
+    Curvature (off by default): with `sharpness_every=N`, `loss_fn` (no arguments, returns
+    the loss, e.g. on a fixed batch or the whole training set) and the `optimizer` (SGD,
+    whose learning rate is read at each measurement, so schedulers count), every N-th
+    step() records history["model"]["sharpness"] (NaN between measurements) and reports
+    `unstable_lr` (value: the sharpness) while the rate is above what it allows
+    (`CurvatureCheck.unstable`). One measurement costs one forward pass and up to 2x`iters`
+    Hessian-vector products; the activation statistics do not see its forward pass.
     """
 
-    def __init__(self, model: Module, thresholds: Thresholds | None = None, **overrides):
+    def __init__(
+        self,
+        model: Module,
+        thresholds: Thresholds | None = None,
+        *,
+        sharpness_every: int | None = None,
+        loss_fn=None,
+        optimizer=None,
+        **overrides,
+    ):
         if not isinstance(model, Module):
             raise TypeError(
                 f"HealthMonitor: model must be an nn.Module, got {type(model).__name__}"
@@ -87,6 +107,13 @@ class HealthMonitor:
                 self._activations[_layer_name(name)] = stats
                 if not stats.is_relu:
                     self._hooks.append(module.register_forward_hook(stats.observe))
+        if sharpness_every is None and (loss_fn is not None or optimizer is not None):
+            raise TypeError("HealthMonitor: loss_fn and optimizer are used with sharpness_every=N")
+        self._curvature = (
+            None
+            if sharpness_every is None
+            else CurvatureCheck(sharpness_every, loss_fn, optimizer)
+        )
         watched = dict(self._named_watched())
         self._layer_order = [
             _layer_name(n) for n, _ in model.named_modules() if _layer_name(n) in watched
@@ -98,6 +125,7 @@ class HealthMonitor:
         """Record this step's measurements; return the findings it started."""
         conditions = self._check_parameter_layers()  # (kind, layer) -> value, where it holds
         conditions.update(self._check_activations())
+        conditions.update(self._check_curvature())  # after the activations: its forward is unseen
         gap = self.thresholds.episode_gap
         started = [
             self._start(kind, layer, value)
@@ -139,6 +167,21 @@ class HealthMonitor:
             if dead >= self.thresholds.dead_fraction:
                 conditions[("dead_relu", name)] = dead
         return conditions
+
+    def _check_curvature(self) -> dict:
+        """Every N steps: the sharpness (recorded) and whether the learning rate is too high.
+
+        Between measurements the last verdict stands, so a rate that stays too high makes one
+        unstable_lr episode (one Finding), however far apart the measurements are."""
+        if self._curvature is None:
+            return {}
+        value = math.nan
+        if self.steps % self._curvature.every == 0:
+            with _activations_paused(self._activations.values()):
+                value = self._curvature.measure(self.model.parameters())
+        self._record("model", sharpness=value)
+        unstable = self._curvature.unstable_value
+        return {} if unstable is None else {("unstable_lr", "model"): unstable}
 
     def _vanishing(self, grad_norms: dict) -> dict:
         if not grad_norms:
@@ -215,6 +258,14 @@ class HealthMonitor:
                 f"{layer:<8} {type(modules[layer]).__name__:<12} "
                 + " ".join(f"{c:>10}" for c in cells)
             )
+        measured = [v for v in self.history.get("model", {}).get("sharpness", []) if v == v]
+        if measured:
+            last = measured[-1]
+            limit = f"{2 / last:.4g}" if last > 0 else "any lr (no positive curvature)"
+            lines.append(
+                f"sharpness (largest Hessian eigenvalue), last measured: {last:.4g}; "
+                f"plain gradient descent is stable below lr = 2 / sharpness = {limit}"
+            )
         lines.append(
             f"findings ({len(self.findings)}):"
             if self.findings
@@ -280,6 +331,68 @@ class HealthMonitor:
         plt.close(figure)
 
 
+class CurvatureCheck:
+    """The curvature rule for (momentum) SGD: unstable once lr_eff·(λ + wd) > 2·(1 + β).
+
+    λ is the sharpness; plain gradient descent (β = momentum = 0, no weight decay wd, no
+    dampening d) is unstable exactly when lr > 2/λ. Weight decay adds wd to every
+    curvature, heavy-ball momentum widens the limit to 2(1 + β)/λ, dampening scales the
+    step to lr_eff = lr·(1 − d). Adam and friends rescale each weight's step, so this rule
+    says nothing about them, and Nesterov's limit differs: both are refused.
+    """
+
+    def __init__(self, every, loss_fn, optimizer):
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(
+                f"HealthMonitor: sharpness_every must be a whole number >= 1, got {every!r}"
+            )
+        if not callable(loss_fn):
+            raise TypeError(
+                "HealthMonitor: sharpness_every needs loss_fn, a function of no arguments "
+                "that returns the loss (e.g. lambda: F.cross_entropy(model(X), y))"
+            )
+        if not isinstance(optimizer, SGD):
+            raise TypeError(
+                "HealthMonitor: sharpness_every needs optimizer=, an optim.SGD: the 2/lr rule "
+                f"holds for gradient descent, got {type(optimizer).__name__}"
+            )
+        if any(group["nesterov"] for group in optimizer.param_groups):
+            raise ValueError("HealthMonitor: sharpness_every does not cover Nesterov momentum")
+        self.every, self.loss_fn, self.optimizer = every, loss_fn, optimizer
+        self.unstable_value = None  # the sharpness of the last measurement, if it was unstable
+
+    def measure(self, params) -> float:
+        value = sharpness(self.loss_fn, list(params))
+        self.unstable_value = value if self.unstable(value) else None
+        return value
+
+    def unstable(self, value: float) -> bool:
+        """True when some parameter group's step overshoots along the sharpest direction."""
+        return any(
+            group["lr"] * (1 - group["dampening"]) * (value + group["weight_decay"])
+            > 2 * (1 + group["momentum"])
+            for group in self.optimizer.param_groups
+        )
+
+
+@contextmanager
+def _activations_paused(all_stats):
+    """Within the block, forward passes leave no dead-ReLU or saturation counts behind."""
+    all_stats = list(all_stats)
+    counting = [stats.module.count_alive if stats.is_relu else None for stats in all_stats]
+    for stats in all_stats:
+        stats.paused = True
+        if stats.is_relu:
+            stats.module.count_alive = False
+    try:
+        yield
+    finally:
+        for stats, count_alive in zip(all_stats, counting):
+            stats.paused = False
+            if stats.is_relu:
+                stats.module.count_alive = count_alive
+
+
 class ActivationStats:
     """What one activation module did since the last `take()` (usually one batch).
 
@@ -293,8 +406,11 @@ class ActivationStats:
         if self.is_relu:
             module.count_alive, module.alive = True, None
         self.saturated = self.seen = 0
+        self.paused = False
 
     def observe(self, module: Module, inputs: tuple, output) -> None:
+        if self.paused:
+            return
         out = output.data
         low, high = (0.0, 1.0) if isinstance(module, Sigmoid) else (-1.0, 1.0)
         self.saturated += int(

@@ -19,6 +19,7 @@ MODULES = {
     "scaling": "scaling",
     "dropout": "dropout",
     "lr-sweep": "lr_sweep",
+    "sharpness": "sharpness",
 }
 NAMES = tuple(MODULES)
 

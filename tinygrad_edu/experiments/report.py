@@ -20,6 +20,8 @@ TABLE_COLUMNS = (  # (metric, header, format)
 CASE_COLUMNS = (  # shown when an experiment reports them
     ("generalization_gap", "train-test gap", "{:.1%}"),
     ("feature_max_abs", "max |feature|", "{:.2g}"),
+    ("final_sharpness", "final λmax", "{:.3g}"),
+    ("edge_ratio", "λmax·lr/2", "{:.2f}"),
 )
 
 
@@ -35,6 +37,8 @@ def format_outcome(outcome: dict) -> str:
         lines.append(
             f"{run['label']:<{width}}{run['role']:<9}" + "".join(f"{c:>15}" for c in cells)
         )
+    if "summary" in outcome:
+        lines += ["", outcome["summary"]["verdict"]]
     lines += ["", "findings (HealthMonitor):"]
     for run in outcome["runs"]:
         lines.append(f"  {run['label']}: " + (_findings_line(run["findings"]) or "none"))

@@ -23,9 +23,11 @@ from ..diagnostics import HealthMonitor
 from ..diagnostics.monitor import count_alive_units
 from ..features import LinearScaler
 from ..kernels import get_num_threads, set_num_threads
+from ..nn import functional as F
 from ..optim import Optimizer
 from ..random import manual_seed
-from ..train import accuracy, evaluate, predict
+from ..tensor import Tensor
+from ..train import LossFunction, accuracy, evaluate, predict
 from ..train import fit as train_fit
 from .report import format_outcome, json_ready  # noqa: F401  (the CLI imports them from here)
 
@@ -89,6 +91,8 @@ class Run:
 
     `model()` builds the network, `optimizer(params)` its optimizer; `data` replaces the
     experiment's data for this run; `metrics` are reported as given (e.g. a sweep's lr).
+    `loss_fn(logits, y)` is the training loss; with `sharpness_every=N` the monitor
+    measures the sharpness of that loss on the whole training split every N steps.
     """
 
     label: str
@@ -99,13 +103,16 @@ class Run:
     clip_norm: float | None = None
     batch_size: int = 64
     metrics: dict = field(default_factory=dict)
+    loss_fn: LossFunction = F.cross_entropy
+    sharpness_every: int | None = None
 
 
 def run_case(case, plot_path: str | None = None, progress: bool = False, quick: bool = False):
     """Run every Run of experiment module `case` and return {"experiment", "runs"}.
 
     The module gives NAME, EPOCHS (quick, full), data(), runs(), plot(outcome, path) and
-    optionally derived(metrics) -> more metrics; the figure is drawn when a path is given.
+    optionally derived(metrics) -> more metrics and summary(runs) -> {"summary": what the
+    runs show together}; the figure is drawn when a path is given.
     """
     data = case.data()
     epochs = case.EPOCHS[0] if quick else case.EPOCHS[1]
@@ -118,6 +125,8 @@ def run_case(case, plot_path: str | None = None, progress: bool = False, quick: 
             metrics.update(case.derived(metrics))
         runs.append(outcome)
     outcome = {"experiment": case.NAME, "runs": runs}
+    if hasattr(case, "summary"):
+        outcome["summary"] = json_ready(case.summary(runs))
     if plot_path is not None:
         case.plot(outcome, plot_path)
     return outcome
@@ -133,10 +142,19 @@ def measure(run: Run, data: Data, epochs: int, progress: bool = False) -> dict:
     manual_seed(SEED)
     model = run.model()
     optimizer = run.optimizer(list(model.parameters()))
-    monitor = HealthMonitor(model)
+    monitor = HealthMonitor(model, **_curvature_watch(run, model, optimizer, data))
     started = time.perf_counter()
     series = fit(
-        model, optimizer, data, epochs, monitor, run.batch_size, run.clip_norm, progress, run.label
+        model,
+        optimizer,
+        data,
+        epochs,
+        monitor,
+        run.batch_size,
+        run.clip_norm,
+        progress,
+        run.label,
+        run.loss_fn,
     )
     monitor.remove()
     with single_thread():
@@ -151,6 +169,18 @@ def measure(run: Run, data: Data, epochs: int, progress: bool = False) -> dict:
     }
 
 
+def _curvature_watch(run: Run, model: nn.Module, optimizer: Optimizer, data: Data) -> dict:
+    """The HealthMonitor arguments that make it measure the sharpness, if the run asks."""
+    if run.sharpness_every is None:
+        return {}
+    X, y = Tensor(data.X_train), Tensor(data.y_train)
+    return {
+        "sharpness_every": run.sharpness_every,
+        "loss_fn": lambda: run.loss_fn(model(X), y),
+        "optimizer": optimizer,
+    }
+
+
 def fit(
     model: nn.Module,
     optimizer: Optimizer,
@@ -161,12 +191,14 @@ def fit(
     clip_norm: float | None = None,
     progress: bool = False,
     desc: str = "training",
+    loss_fn: LossFunction = F.cross_entropy,
 ) -> dict:
     """train.fit on the training split, one thread, the monitor watching; the lab's series.
 
     Returns the series per epoch (loss, test_accuracy, and from the monitor the first
-    layer's gradient norm and the dead ReLU fraction), step_* per step, and "nan_step"
-    (the step whose loss was NaN/Inf, None if none).
+    layer's gradient norm and the dead ReLU fraction), step_* per step (step_sharpness
+    too when the monitor measures it, None between measurements), and "nan_step" (the
+    step whose loss was NaN/Inf, None if none).
     """
     loader = DataLoader(data.X_train, data.y_train, batch_size, shuffle=True, seed=SEED)
     with single_thread():
@@ -175,6 +207,7 @@ def fit(
             optimizer,
             loader,
             epochs,
+            loss_fn,
             clip_norm=clip_norm,
             monitor=monitor,
             validation=(data.X_test, data.y_test),
@@ -182,6 +215,8 @@ def fit(
             desc=f"{desc:<28}",
         )
     epochs_run = list(zip(history.epoch_starts, history.epoch_starts[1:] + [monitor.steps]))
+    sharpness = monitor.history.get("model", {}).get("sharpness")
+    measured = {"step_sharpness": sharpness[:STEP_SERIES]} if sharpness else {}
     return {
         "loss": history.loss,
         "test_accuracy": history.val_accuracy,
@@ -190,6 +225,7 @@ def fit(
         "step_loss": history.step_loss[:STEP_SERIES],
         "step_max_grad_norm": _per_step_max(monitor, "grad_norm")[:STEP_SERIES],
         "nan_step": history.nonfinite_step,
+        **measured,
     }
 
 
@@ -217,7 +253,17 @@ def _final_metrics(model: nn.Module, data: Data, series: dict, monitor: HealthMo
         "dead_fraction": dead_fraction(model, data.X_train),
         "nan_step": series.pop("nan_step"),
         "steps": monitor.steps,
+        **_final_sharpness(monitor),
     }
+
+
+def _final_sharpness(monitor: HealthMonitor) -> dict:
+    """{"final_sharpness": the last finite measurement} when the monitor measured it."""
+    measured = monitor.history.get("model", {}).get("sharpness")
+    if measured is None:
+        return {}
+    finite = [v for v in measured if math.isfinite(v)]
+    return {"final_sharpness": finite[-1] if finite else math.nan}
 
 
 def dead_fraction(model: nn.Module, X: np.ndarray) -> float | None:
