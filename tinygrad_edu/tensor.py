@@ -221,7 +221,7 @@ class Tensor:
                 "__setitem__: in-place write into a tensor that requires grad; "
                 "wrap it in tg.no_grad() or build the new values with tg.where"
             )
-        *first_steps, last_step = _torch_index(index)
+        *first_steps, last_step = _torch_index(index, self.ndim)
         target = self._data
         for step in first_steps:  # ints and whole slices: a view of the same memory
             target = target[step]
@@ -541,7 +541,7 @@ class Tensor:
 
     def __getitem__(self, index):
         out = self
-        for step in _torch_index(index):
+        for step in _torch_index(index, self.ndim):
             out = apply(ops.GetItem, out, index=step)
         return out
 
@@ -683,7 +683,7 @@ def _check_not_empty(t: Tensor, name: str) -> None:
         raise ValueError(f"{name}: empty tensor of shape {t.shape} has no {name}imum")
 
 
-def _torch_index(index) -> list:
+def _torch_index(index, ndim: int) -> list:
     """The index as a list of numpy indices to apply one after the other, in PyTorch's order.
 
     numpy counts an int as an advanced index, so in x[0, :, [0, 1]] the int and the list are
@@ -692,8 +692,10 @@ def _torch_index(index) -> list:
     and advanced indices (arrays, lists, Tensors) mix, the ints form a first step of their own.
     """
     entries = tuple(_index_entry(e) for e in (index if isinstance(index, tuple) else (index,)))
+    advanced = any(isinstance(e, (np.ndarray, bool, np.bool_)) for e in entries)
+    if advanced:  # PyTorch places advanced results by the axes they index, numpy by position:
+        entries = _without_empty_ellipsis(entries, ndim)  # an Ellipsis of no axes splits in numpy only
     is_int = [_is_int(e) for e in entries]
-    advanced = any(isinstance(e, np.ndarray) and e.ndim > 0 for e in entries)
     if not (advanced and any(is_int)):
         return [entries if isinstance(index, tuple) else entries[0]]
     ints_first = []
@@ -705,7 +707,21 @@ def _torch_index(index) -> list:
         elif isinstance(entry, slice):
             ints_first.append(slice(None))
     rest = tuple(e for e, integer in zip(entries, is_int) if not integer)
+    if not any(e is Ellipsis for e in entries):
+        ints_first.append(Ellipsis)  # x[0, 1, ...] is a 0-d view where x[0, 1] is a scalar
     return [tuple(ints_first), rest]
+
+
+def _without_empty_ellipsis(entries: tuple, ndim: int) -> tuple:
+    """entries without their Ellipsis when the other entries already index every axis."""
+    spanned = sum(
+        (e.ndim if e.dtype == bool else 1) if isinstance(e, np.ndarray) else 1
+        for e in entries
+        if e is not None and e is not Ellipsis and not isinstance(e, (bool, np.bool_))
+    )
+    if spanned != ndim:
+        return entries
+    return tuple(e for e in entries if e is not Ellipsis)
 
 
 def _index_entry(entry):
