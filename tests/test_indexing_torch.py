@@ -173,7 +173,8 @@ def index_entries(draw):
             entries.append(draw(st.lists(position, min_size=2, max_size=2)))
         elif kind == "array":
             shape = draw(st.sampled_from([(2,), (2, 1), (1, 2)]))
-            entries.append(np.array(draw(st.lists(position, min_size=2, max_size=2))).reshape(shape))
+            values = draw(st.lists(position, min_size=2, max_size=2))
+            entries.append(np.array(values).reshape(shape))
         elif kind == "tensor":
             entries.append(("T", draw(st.lists(position, min_size=2, max_size=2))))
         else:  # a bool mask over one axis

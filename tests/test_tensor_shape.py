@@ -276,5 +276,6 @@ def test_cat_refuses_0d_tensors():
 def test_cat_and_stack_take_dim():
     a, b = tg.Tensor(np.zeros((2, 3))), tg.Tensor(np.ones((2, 3)))
     assert tg.cat([a, b], dim=1).shape == (2, 6) and tg.cat([a, b], axis=1).shape == (2, 6)
-    assert tg.stack([a, b], dim=2).shape == (2, 3, 2) and tg.stack([a, b], dim=-1).shape == (2, 3, 2)
+    assert tg.stack([a, b], dim=2).shape == (2, 3, 2)
+    assert tg.stack([a, b], dim=-1).shape == (2, 3, 2)
     assert tg.stack([tg.Tensor(1.0), tg.Tensor(2.0)], dim=0).tolist() == [1.0, 2.0]

@@ -18,7 +18,8 @@ class Flip(Function):
     """
 
     def forward(self, x, dims):
-        self.reverse = tuple(slice(None, None, -1) if a in dims else slice(None) for a in range(x.ndim))
+        reversed_axis, whole_axis = slice(None, None, -1), slice(None)
+        self.reverse = tuple(reversed_axis if a in dims else whole_axis for a in range(x.ndim))
         return x[self.reverse].copy()
 
     def backward(self, grad):
@@ -26,11 +27,11 @@ class Flip(Function):
 
 
 class Repeat(Function):
-    """Forward: out = x tiled `sizes[k]` times along axis k   x (d₀, d₁, ...) -> (r₀d₀, r₁d₁, ...)
-              (x is first viewed with leading axes of size 1 to len(sizes) axes, as PyTorch)
+    """Forward: out = x tiled rₖ = sizes[k] times along axis k: (d₀, ...) -> (r₀d₀, ...)
+              (x first gets leading axes of size 1 up to len(sizes) axes, as PyTorch)
     Local:    each element of x is copied to r₀·r₁·... positions of out
-    Backward: grad_x = the sum of grad over the copies: grad viewed as (r₀, d₀, r₁, d₁, ...),
-              summed over the r axes
+    Backward: grad_x = the sum of grad over the copies: grad viewed as
+              (r₀, d₀, r₁, d₁, ...), summed over the r axes
     """
 
     def forward(self, x, sizes):

@@ -492,7 +492,9 @@ class Tensor:
 
     def _triangle(self, op: type, name: str, diagonal) -> "Tensor":
         if self.ndim < 2:
-            raise ValueError(f"{name}: input must have at least 2 dimensions, got shape {self.shape}")
+            raise ValueError(
+                f"{name}: input must have at least 2 dimensions, got shape {self.shape}"
+            )
         if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
             raise TypeError(f"{name}: diagonal must be an int, got {diagonal!r}")
         return apply(op, self, diagonal=int(diagonal))
@@ -693,8 +695,8 @@ def _torch_index(index, ndim: int) -> list:
     """
     entries = tuple(_index_entry(e) for e in (index if isinstance(index, tuple) else (index,)))
     advanced = any(isinstance(e, (np.ndarray, bool, np.bool_)) for e in entries)
-    if advanced:  # PyTorch places advanced results by the axes they index, numpy by position:
-        entries = _without_empty_ellipsis(entries, ndim)  # an Ellipsis of no axes splits in numpy only
+    if advanced:  # an Ellipsis of no axes splits advanced indices in numpy, not in PyTorch
+        entries = _without_empty_ellipsis(entries, ndim)
     is_int = [_is_int(e) for e in entries]
     if not (advanced and any(is_int)):
         return [entries if isinstance(index, tuple) else entries[0]]
@@ -763,7 +765,9 @@ def _gather_index(t: Tensor, dim, index) -> np.ndarray:
     size = t.shape[dim] if t.ndim else 1
     bad = index[(index < 0) | (index >= size)]
     if bad.size:
-        raise IndexError(f"gather: index {bad.flat[0]} is out of bounds for dimension {dim} with size {size}")
+        raise IndexError(
+            f"gather: index {bad.flat[0]} is out of bounds for dimension {dim} with size {size}"
+        )
     return index
 
 
@@ -779,7 +783,9 @@ def _fill_value(value, like: Tensor, name: str) -> Tensor:
     """The fill value as a 0-d Tensor of like's dtype (a Tensor value keeps its graph)."""
     if isinstance(value, Tensor):
         if value.ndim != 0:
-            raise ValueError(f"{name}: value must be a number or a 0-d tensor, got shape {value.shape}")
+            raise ValueError(
+                f"{name}: value must be a number or a 0-d tensor, got shape {value.shape}"
+            )
         return value.astype(like.dtype)
     if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
         return Tensor._wrap(np.asarray(value).astype(like.dtype))
