@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import tinygrad_edu as tg
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")  # PyTorch's notice
 
 SHAPE = (3, 4, 5)
 INDEX_ERRORS = (IndexError, ValueError, TypeError, RuntimeError)
@@ -23,6 +24,8 @@ def ours(entry):
         return tg.Tensor(np.asarray(entry[1]))
     if isinstance(entry, tuple):
         return tuple(ours(e) for e in entry)
+    if isinstance(entry, list):
+        return [ours(e) for e in entry]
     return entry
 
 
@@ -31,6 +34,8 @@ def theirs(entry):
         return torch.tensor(np.asarray(entry[1]))
     if isinstance(entry, tuple):
         return tuple(theirs(e) for e in entry)
+    if isinstance(entry, list):
+        return [theirs(e) for e in entry]
     if isinstance(entry, np.ndarray):
         return torch.from_numpy(entry)
     return entry
@@ -62,6 +67,10 @@ TABLE = [
     (True, 0, slice(None), [1, 2]),
     ([2, 2, 0],),  # repeated rows: their gradients add up
     [2, -1, 2],
+    [[0, 2], [1, 3]],  # a list holding lists is read as a tuple, as PyTorch (with a warning)
+    [[[0, 1]]],
+    [("T", [1, 0]), 1],
+    [0, slice(None), None],
     (slice(None), [0, 0, 3]),
     ("T", [1, 0, 1]),
     ("T", [True, False, True]),
@@ -185,6 +194,6 @@ def index_entries(draw):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(index=index_entries(), seed=st.integers(0, 2**16))
-def test_drawn_indices_match_pytorch(index, seed):
-    check_against_pytorch(index, seed)
+@given(index=index_entries(), as_list=st.booleans(), seed=st.integers(0, 2**16))
+def test_drawn_indices_match_pytorch(index, as_list, seed):
+    check_against_pytorch(list(index) if as_list else index, seed)

@@ -693,6 +693,8 @@ def _torch_index(index, ndim: int) -> list:
     applies the ints first, as basic indexing (x[0] then [:, [0, 1]]): (3, 2). When ints
     and advanced indices (arrays, lists, Tensors) mix, the ints form a first step of their own.
     """
+    if _sequence_as_tuple(index):
+        index = tuple(index)
     entries = tuple(_index_entry(e) for e in (index if isinstance(index, tuple) else (index,)))
     advanced = any(isinstance(e, (np.ndarray, bool, np.bool_)) for e in entries)
     if advanced:  # an Ellipsis of no axes splits advanced indices in numpy, not in PyTorch
@@ -712,6 +714,18 @@ def _torch_index(index, ndim: int) -> list:
     if not any(e is Ellipsis for e in entries):
         ints_first.append(Ellipsis)  # x[0, 1, ...] is a 0-d view where x[0, 1] is a scalar
     return [tuple(ints_first), rest]
+
+
+def _sequence_as_tuple(index) -> bool:
+    """PyTorch's (and old numpy's) rule: a short list holding a sequence, slice, Tensor, None
+    or Ellipsis is read as a tuple, so x[[[0, 1], [1, 2]]] is x[[0, 1], [1, 2]] (PyTorch
+    warns that this will change; numpy 2 reads the list as one array)."""
+    if not isinstance(index, list) or len(index) >= 32:
+        return False
+    return any(
+        e is None or e is Ellipsis or isinstance(e, (list, tuple, slice, Tensor, np.ndarray))
+        for e in index
+    )
 
 
 def _without_empty_ellipsis(entries: tuple, ndim: int) -> tuple:
