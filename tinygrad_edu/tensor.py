@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from . import dtypes, engine, grad_mode, ops
+from . import dtypes, engine, grad_mode, ops, ops_shape
 from .dtypes import DIFFERENTIABLE, SUPPORTED, float32, float64, int64  # noqa: F401 (public)
 from .dtypes import shape_args as _shape_args  # noqa: F401 (creation.py reads it here)
 from .engine import apply
@@ -50,7 +50,10 @@ class Tensor:
 
     @staticmethod
     def _wrap(array: np.ndarray) -> "Tensor":
-        """A leaf Tensor around an existing array (no copy, no dtype rules)."""
+        """A leaf Tensor around an existing array (no copy, no dtype rules). numpy gives
+        0-d results (a comparison, a reduction, x[i, j]) as scalars: they become 0-d arrays."""
+        if type(array) is not np.ndarray:
+            array = np.asarray(array)
         tensor = Tensor.__new__(Tensor)
         tensor._data, tensor._grad, tensor.grad_fn = array, None, None
         tensor.requires_grad = tensor.retains_grad = False
@@ -218,7 +221,11 @@ class Tensor:
                 "__setitem__: in-place write into a tensor that requires grad; "
                 "wrap it in tg.no_grad() or build the new values with tg.where"
             )
-        self._data[_index_data(index)] = value._data if isinstance(value, Tensor) else value
+        *first_steps, last_step = _torch_index(index, self.ndim)
+        target = self._data
+        for step in first_steps:  # ints and whole slices: a view of the same memory
+            target = target[step]
+        target[last_step] = value._data if isinstance(value, Tensor) else value
         self.bump_version()
 
     # ------------------------------------------------------------ arithmetic
@@ -415,8 +422,130 @@ class Tensor:
         target = dtypes.expand_target(self.shape, dtypes.shape_args(shape))
         return apply(ops.Expand, self, shape=target)
 
+    # ---- shape and selection (PyTorch surface): flip, repeat, split, chunk, tril, triu,
+    # gather, masked_fill, where. Derivatives in ops_shape.py, or composed of GetItem/Where.
+
+    def flip(self, *dims):
+        dims = dtypes.shape_args(dims)
+        normalized = [dtypes.one_axis(self.shape, d) for d in dims]
+        if len(set(normalized)) != len(normalized):
+            raise ValueError(f"flip: dims {dims} name an axis more than once")
+        return apply(ops_shape.Flip, self, dims=tuple(normalized) if self.ndim else ())
+
+    def repeat(self, *sizes):
+        sizes = dtypes.shape_args(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(
+                f"repeat: {len(sizes)} repeat counts for a {self.ndim}-d tensor "
+                "(give at least one per axis; leading extra counts add axes)"
+            )
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"repeat: counts must be non-negative, got {sizes}")
+        return apply(ops_shape.Repeat, self, sizes=sizes)
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces along `dim`: of `split_size` each (the last smaller), or of the listed sizes."""
+        if self.ndim == 0:
+            raise ValueError("split: a 0-d tensor has no axis to split")
+        dim = dtypes.one_axis(self.shape, dim)
+        length = self.shape[dim]
+        if isinstance(split_size_or_sections, (int, np.integer)) and not isinstance(
+            split_size_or_sections, bool
+        ):
+            size = int(split_size_or_sections)
+            if size < 0 or (size == 0 and length != 0):
+                raise ValueError(
+                    f"split: split_size must be positive (0 only for an empty axis), got {size}"
+                )
+            sizes = [min(size, length - start) for start in range(0, length, size)] if size else []
+            sizes = sizes or [0]  # an empty axis still gives one (empty) piece
+        else:
+            sizes = list(dtypes.shape_args((split_size_or_sections,)))
+            if any(s < 0 for s in sizes) or sum(sizes) != length:
+                raise ValueError(
+                    f"split: sizes {sizes} must be non-negative and sum to {length}, "
+                    f"the size of axis {dim}"
+                )
+        return self._pieces(sizes, dim)
+
+    def chunk(self, chunks, dim=0):
+        """`chunks` pieces of ceil(n / chunks) along `dim` (fewer when they run out, as PyTorch)."""
+        if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+            raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+        if self.ndim == 0:
+            raise ValueError("chunk: a 0-d tensor has no axis to split")
+        length = self.shape[dtypes.one_axis(self.shape, dim)]
+        if length == 0:
+            return self.split([0] * int(chunks), dim)
+        return self.split(-(-length // int(chunks)), dim)
+
+    def _pieces(self, sizes: list, dim: int) -> tuple:
+        bounds = np.cumsum([0] + sizes)
+        before = (slice(None),) * dim
+        return tuple(self[before + (slice(int(a), int(b)),)] for a, b in zip(bounds, bounds[1:]))
+
+    def tril(self, diagonal=0):
+        return self._triangle(ops_shape.Tril, "tril", diagonal)
+
+    def triu(self, diagonal=0):
+        return self._triangle(ops_shape.Triu, "triu", diagonal)
+
+    def _triangle(self, op: type, name: str, diagonal) -> "Tensor":
+        if self.ndim < 2:
+            raise ValueError(
+                f"{name}: input must have at least 2 dimensions, got shape {self.shape}"
+            )
+        if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
+            raise TypeError(f"{name}: diagonal must be an int, got {diagonal!r}")
+        return apply(op, self, diagonal=int(diagonal))
+
+    def gather(self, dim, index):
+        """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (likewise for the others):
+        GetItem with `index` on `dim` and each other axis' positions, so duplicates add up
+        in backward. index has self's number of axes, and no axis but `dim` longer than self's."""
+        index = _gather_index(self, dim, index)
+        dim = dtypes.one_axis(self.shape, dim)
+        if self.ndim <= 1:  # one axis: gather is plain integer indexing
+            return self.reshape(-1)[index]
+        positions = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+        positions[dim] = index
+        return self[tuple(positions)]
+
+    def masked_fill(self, mask, value):
+        """`value` where mask is True, self elsewhere (mask broadcast; value a number or 0-d
+        Tensor, cast to self's dtype; differentiable in self and a value Tensor)."""
+        mask = _fill_mask(mask, "masked_fill")
+        value = _fill_value(value, self, "masked_fill")
+        return where(mask, value, self)
+
+    def masked_fill_(self, mask, value):
+        """masked_fill in place (bumps _version); mask must broadcast to self's shape."""
+        mask = _fill_mask(mask, "masked_fill_")
+        value = _fill_value(value, self, "masked_fill_")
+        try:
+            mask = np.broadcast_to(mask, self.shape)
+        except ValueError:
+            raise ValueError(
+                f"masked_fill_: mask of shape {mask.shape} does not broadcast to {self.shape}"
+            ) from None
+        if self.requires_grad and grad_mode.state.enabled:
+            raise RuntimeError(
+                "masked_fill_: in-place write into a tensor that requires grad; "
+                "use masked_fill (out of place) or wrap it in tg.no_grad()"
+            )
+        self._data[mask] = value._data
+        self.bump_version()
+        return self
+
+    def where(self, condition, other):
+        """self where condition else other (torch's x.where(cond, y) = tg.where(cond, x, y))."""
+        return where(condition, self, other)
+
     def __getitem__(self, index):
-        return apply(ops.GetItem, self, index=_index_data(index))
+        out = self
+        for step in _torch_index(index, self.ndim):
+            out = apply(ops.GetItem, out, index=step)
+        return out
 
 
 # ---------------------------------------------------------------- module functions
@@ -442,9 +571,15 @@ def matmul(x, y) -> Tensor:
     return apply(ops.MatMul, x, y)
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
+def concatenate(tensors, axis: int = 0, *, dim=None) -> Tensor:
     tensors = _check_sequence(tensors, "concatenate")
-    axis = dtypes.one_axis(tensors[0].shape, axis)
+    for position, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ValueError(
+                f"concatenate: zero-dimensional tensor (at position {position}) cannot be "
+                "concatenated (stack joins 0-d tensors)"
+            )
+    axis = dtypes.one_axis(tensors[0].shape, axis if dim is None else dim)
     first = tensors[0]
     for t in tensors[1:]:
         if t.ndim != first.ndim or _without(t.shape, axis) != _without(first.shape, axis):
@@ -457,8 +592,9 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
 cat = concatenate
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
+def stack(tensors, axis: int = 0, *, dim=None) -> Tensor:
     tensors = _check_sequence(tensors, "stack")
+    axis = axis if dim is None else dim
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: all shapes must match, got {tensors[0].shape} and {t.shape}")
@@ -549,17 +685,125 @@ def _check_not_empty(t: Tensor, name: str) -> None:
         raise ValueError(f"{name}: empty tensor of shape {t.shape} has no {name}imum")
 
 
-def _index_data(index):
-    """Replace Tensors inside an index by their arrays (integer or bool)."""
-    if isinstance(index, tuple):
-        return tuple(_index_data(i) for i in index)
-    if isinstance(index, Tensor):
-        if index.dtype.kind not in "iub":
-            raise IndexError(f"tensors used as indices must be integer or bool, got {index.dtype}")
-        return index._data
-    if isinstance(index, list):
-        return np.asarray(index)
+def _torch_index(index, ndim: int) -> list:
+    """The index as a list of numpy indices to apply one after the other, in PyTorch's order.
+
+    numpy counts an int as an advanced index, so in x[0, :, [0, 1]] the int and the list are
+    split by a slice and their axis goes first: (2, 3) for x of shape (2, 3, 4). PyTorch
+    applies the ints first, as basic indexing (x[0] then [:, [0, 1]]): (3, 2). When ints
+    and advanced indices (arrays, lists, Tensors) mix, the ints form a first step of their own.
+    """
+    if _sequence_as_tuple(index):
+        index = tuple(index)
+    entries = tuple(_index_entry(e) for e in (index if isinstance(index, tuple) else (index,)))
+    advanced = any(isinstance(e, (np.ndarray, bool, np.bool_)) for e in entries)
+    if advanced:  # an Ellipsis of no axes splits advanced indices in numpy, not in PyTorch
+        entries = _without_empty_ellipsis(entries, ndim)
+    is_int = [_is_int(e) for e in entries]
+    if not (advanced and any(is_int)):
+        return [entries if isinstance(index, tuple) else entries[0]]
+    ints_first = []
+    for entry, integer in zip(entries, is_int):
+        if integer or entry is Ellipsis:
+            ints_first.append(entry)
+        elif isinstance(entry, np.ndarray):  # a bool mask spans as many axes as it has
+            ints_first.extend([slice(None)] * (entry.ndim if entry.dtype == bool else 1))
+        elif isinstance(entry, slice):
+            ints_first.append(slice(None))
+    rest = tuple(e for e, integer in zip(entries, is_int) if not integer)
+    if not any(e is Ellipsis for e in entries):
+        ints_first.append(Ellipsis)  # x[0, 1, ...] is a 0-d view where x[0, 1] is a scalar
+    return [tuple(ints_first), rest]
+
+
+def _sequence_as_tuple(index) -> bool:
+    """PyTorch's (and old numpy's) rule: a short list holding a sequence, slice, Tensor, None
+    or Ellipsis is read as a tuple, so x[[[0, 1], [1, 2]]] is x[[0, 1], [1, 2]] (PyTorch
+    warns that this will change; numpy 2 reads the list as one array)."""
+    if not isinstance(index, list) or len(index) >= 32:
+        return False
+    return any(
+        e is None or e is Ellipsis or isinstance(e, (list, tuple, slice, Tensor, np.ndarray))
+        for e in index
+    )
+
+
+def _without_empty_ellipsis(entries: tuple, ndim: int) -> tuple:
+    """entries without their Ellipsis when the other entries already index every axis."""
+    spanned = sum(
+        (e.ndim if e.dtype == bool else 1) if isinstance(e, np.ndarray) else 1
+        for e in entries
+        if e is not None and e is not Ellipsis and not isinstance(e, (bool, np.bool_))
+    )
+    if spanned != ndim:
+        return entries
+    return tuple(e for e in entries if e is not Ellipsis)
+
+
+def _index_entry(entry):
+    """One entry of an index as numpy reads it: a Tensor or list becomes an array, a 0-d
+    integer Tensor or array an int (PyTorch reads it as an int)."""
+    if isinstance(entry, Tensor):
+        if entry.dtype.kind not in "iub":
+            raise IndexError(f"tensors used as indices must be integer or bool, got {entry.dtype}")
+        entry = entry._data
+    elif isinstance(entry, list):
+        entry = np.asarray(entry) if entry else np.zeros(0, np.intp)  # [] selects nothing
+    if isinstance(entry, (np.ndarray, np.integer)) and entry.ndim == 0 and entry.dtype.kind in "iu":
+        return int(entry)
+    return entry
+
+
+def _is_int(entry) -> bool:
+    return isinstance(entry, int) and not isinstance(entry, bool)
+
+
+def _gather_index(t: Tensor, dim, index) -> np.ndarray:
+    """gather's index as an int array, checked as PyTorch checks it."""
+    index = _data(index)
+    if not isinstance(index, np.ndarray) or index.dtype.kind not in "iu":
+        kind = getattr(index, "dtype", type(index).__name__)
+        raise TypeError(f"gather: index must be an integer Tensor, got {kind}")
+    if max(index.ndim, 1) != max(t.ndim, 1):
+        raise ValueError(
+            f"gather: index must have the same number of dimensions as the input, "
+            f"got index {index.shape} for input {t.shape}"
+        )
+    dim = dtypes.one_axis(t.shape, dim)
+    for axis, (n_index, n_input) in enumerate(zip(index.shape, t.shape)):
+        if axis != dim and n_index > n_input:
+            raise ValueError(
+                f"gather: index {index.shape} must be no larger than the input {t.shape} "
+                f"apart from dimension {dim}"
+            )
+    size = t.shape[dim] if t.ndim else 1
+    bad = index[(index < 0) | (index >= size)]
+    if bad.size:
+        raise IndexError(
+            f"gather: index {bad.flat[0]} is out of bounds for dimension {dim} with size {size}"
+        )
     return index
+
+
+def _fill_mask(mask, name: str) -> np.ndarray:
+    mask = _data(mask)
+    if not isinstance(mask, np.ndarray) or mask.dtype != bool:
+        kind = getattr(mask, "dtype", type(mask).__name__)
+        raise TypeError(f"{name}: mask must be a bool Tensor or bool ndarray, got {kind}")
+    return mask
+
+
+def _fill_value(value, like: Tensor, name: str) -> Tensor:
+    """The fill value as a 0-d Tensor of like's dtype (a Tensor value keeps its graph)."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(
+                f"{name}: value must be a number or a 0-d tensor, got shape {value.shape}"
+            )
+        return value.astype(like.dtype)
+    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
+        return Tensor._wrap(np.asarray(value).astype(like.dtype))
+    raise TypeError(f"{name}: value must be a number or a 0-d tensor, got {type(value).__name__}")
 
 
 def _without(shape: tuple, axis: int) -> tuple:
