@@ -9,7 +9,6 @@ lr > 2/λ_max, and where training diverges. Read docs/failure-cases/sharpness.md
 from __future__ import annotations
 
 import functools
-import math
 from functools import partial
 
 import numpy as np
@@ -67,8 +66,8 @@ def initial_sharpness() -> float:
 def first_step() -> dict:
     """One gradient step from the initial weights, measured and as the quadratic model says.
 
-    Along the step −lr·g the loss's second-order model is ΔL(lr) = −lr·gᵀg + lr²/2·gᵀHg: it
-    rises once lr > 2/λ_g, λ_g = gᵀHg/gᵀg the curvature along the gradient (one
+    Along the step −lr·g the second-order model of the loss is ΔL = −lr·gᵀg + lr²/2·gᵀHg:
+    it rises once lr > 2/λ_g, λ_g = gᵀHg/gᵀg the curvature along the gradient (one
     Hessian-vector product). The measured ΔL(lr) takes one forward pass per rate; the first
     rate that raises the loss is found on the SCAN grid, then by bisection."""
     params, loss_fn = _at_initialisation()
@@ -101,14 +100,15 @@ def first_step() -> dict:
         "rise_threshold_lr": rise,
         "scan_lr_factors": [float(f) for f in SCAN],
         "scan_change": measured,
-        "scan_model_change": [_model_change(float(f) * unit, squared_norm, curvature) for f in SCAN],
+        "scan_model_change": [_model_change(f * unit, squared_norm, curvature) for f in SCAN],
         "squared_gradient": squared_norm,
         "gradient_hessian_gradient": curvature,
     }
 
 
 def _model_change(lr: float, squared_norm: float, curvature: float) -> float:
-    return -lr * squared_norm + lr**2 / 2 * curvature
+    """The quadratic model's ΔL after one step −lr·g: exact for a quadratic loss."""
+    return float(-lr * squared_norm + lr**2 / 2 * curvature)
 
 
 def _first_rise(change, rates: list, changes: list) -> float | None:
@@ -168,11 +168,8 @@ def steps_checked(run: dict) -> dict:
     lr = run["metrics"]["lr"]
     losses, measured = run["series"]["step_loss"], run["series"]["step_sharpness"]
     unstable = [v is not None and v * lr / 2 > 1 for v in measured]
-    rises = [
-        t
-        for t in range(len(losses) - 1)
-        if losses[t] is not None and losses[t + 1] is not None and losses[t + 1] > losses[t]
-    ]
+    changed = [t for t in range(len(losses) - 1) if None not in (losses[t], losses[t + 1])]
+    rises = [t for t in changed if losses[t + 1] > losses[t]]
     tail = [v * lr / 2 for v in measured[-10:] if v is not None]
     return {
         "lr_factor": run["metrics"]["lr_factor"],
@@ -180,6 +177,10 @@ def steps_checked(run: dict) -> dict:
         "first_rise_step": rises[0] if rises else None,
         "rising_steps": len(rises),
         "rises_while_stable": [t for t in rises if not unstable[t]],
+        "steps": len(changed),
+        "stable_steps": sum(not unstable[t] for t in changed),
+        "lowest_ratio_at_a_rise": min((measured[t] * lr / 2 for t in rises if unstable[t]),
+                                      default=None),
         "first_step_change": None if None in losses[:2] else losses[1] - losses[0],
         "edge_ratio_last_10": None if diverged(run) or not tail else float(np.mean(tail)),
     }
@@ -261,14 +262,20 @@ def _every_step(per_run: list) -> dict:
         if checked["rises_while_stable"]
     }
     missed = sum(len(steps) for steps in misses.values())
+    stable = sum(checked["stable_steps"] for checked in per_run)
+    lowest = [c["lowest_ratio_at_a_rise"] for c in per_run if c["lowest_ratio_at_a_rise"]]
+    bound = f" (λ_max·lr/2 >= {min(lowest):.2f})" if lowest else ""
+    steps = sum(checked["steps"] for checked in per_run)
     where = "; ".join(f"{f:g} x at steps {', '.join(map(str, s))}" for f, s in misses.items())
     return {
         "rising_steps": rising,
         "rises_while_stable": missed,
         "no_rise_while_stable": not misses,
+        "stable_steps": stable,
         "every_step_verdict": (
-            f"every step: the loss rose at {rising} steps (all runs); at {rising - missed} of "
-            f"them lr > 2/λ_max measured at that step: the rule's 'no rise while lr < 2/λ_max' "
+            f"every step: of {steps} steps (all runs) the loss rose at {rising}: "
+            f"{rising - missed} with lr > 2/λ_max measured at that step{bound}, {missed} of "
+            f"the {stable} with lr <= 2/λ_max; the rule's 'no rise while lr < 2/λ_max' "
             + ("holds" if not misses else f"does NOT hold ({where})")
         ),
     }
@@ -335,6 +342,8 @@ def plot(outcome: dict, path: str) -> None:
     runs = outcome["runs"]
     fig, axes = figures.figure()
     figures.step_loss_panel(axes[0], runs)
+    axes[0].set_ylim(0.02, 1)  # the oscillations, not the explosion, are the story here
+    axes[0].set_title("training loss per step (log, cut at 1)")
     _sharpness_panel(axes[1], runs)
     _one_step_panel(axes[2], runs, outcome["summary"])
     figures.save(
@@ -365,17 +374,17 @@ def _one_step_panel(axis, runs: list[dict], summary: dict) -> None:
         scan["scan_lr_factors"], scan["scan_model_change"], color="grey", linestyle="--",
         label="quadratic model",
     )
-    changes = [c["first_step_change"] for c in summary["runs"]]
-    shown = [(c["lr_factor"], v, k) for c, v, k in zip(summary["runs"], changes, figures.colours(runs))]
-    axis.scatter(
-        [f for f, v, _ in shown if v is not None],
-        [v for _, v, _ in shown if v is not None],
-        c=[k for _, v, k in shown if v is not None], s=50, zorder=3,
-    )
+    dots = [
+        (checked["lr_factor"], checked["first_step_change"], colour)
+        for checked, colour in zip(summary["runs"], figures.colours(runs))
+        if checked["first_step_change"] is not None
+    ]
+    factors, changes, colours = zip(*dots)
+    axis.scatter(factors, changes, c=colours, s=50, zorder=3, label="the runs' first steps")
     axis.axhline(0, color="black", linewidth=0.8)
     axis.axvline(1.0, color="black", linestyle=":", linewidth=1, label="2/λ₀")
     axis.axvline(
-        summary["model_threshold_lr"] / unit, color="#D55E00", linestyle=":", linewidth=1,
+        summary["model_threshold_lr"] / unit, color="red", linestyle=":", linewidth=1,
         label="2/λ_g",
     )
     axis.set_yscale("symlog", linthresh=1e-2)
