@@ -341,8 +341,8 @@ def threshold_within(survived: list, first_diverged: float, factor: float) -> bo
 def plot(outcome: dict, path: str) -> None:
     runs = outcome["runs"]
     fig, axes = figures.figure()
+    axes[0].set_ylim(0.02, 1)  # first: the NaN mark goes at the top of this range
     figures.step_loss_panel(axes[0], runs)
-    axes[0].set_ylim(0.02, 1)  # the oscillations, not the explosion, are the story here
     axes[0].set_title("training loss per step (log, cut at 1)")
     _sharpness_panel(axes[1], runs)
     _one_step_panel(axes[2], runs, outcome["summary"])
