@@ -29,7 +29,7 @@ EPOCHS = (8, 40)  # quick, full; one epoch is one step (full batch)
 FACTORS = (0.5, 0.9, 1.1, 1.5, 2.0, 3.0, 4.0)  # learning rates, in units of 2/λ₀
 SIZES = [64, 64, 64, 10]
 SHARPNESS_EVERY = 1  # λ_max at every step: the rule is about the current curvature
-# The tolerances, fixed before the runs (docs/failure-cases/sharpness.md says why):
+# The tolerances of the checks (docs/failure-cases/sharpness.md says why these):
 MODEL_TOLERANCE = 1.25  # one step: measured rise threshold within 25% of 2/λ_g
 MATCH_FACTOR = 2.0  # divergence: the threshold within a factor 2 of 2/λ₀
 SCAN = np.linspace(0.05, 5.0, 100)  # one-step rates scanned, in units of 2/λ₀
