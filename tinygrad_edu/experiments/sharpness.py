@@ -112,13 +112,15 @@ def _model_change(lr: float, squared_norm: float, curvature: float) -> float:
 
 
 def _first_rise(change, rates: list, changes: list) -> float | None:
-    """The smallest rate whose step raises the loss: the first scanned one, then bisected
-    against the scanned rate below it (60 halvings: float64's precision)."""
+    """The smallest rate whose step raises the loss: the first scanned one that does, then
+    bisected against the scanned rate below it (40 halvings: far below the scan's spacing)."""
     rising = [i for i, value in enumerate(changes) if value > 0]
-    if not rising or rising[0] == 0:
-        return None if not rising else rates[0]
+    if not rising:
+        return None
+    if rising[0] == 0:
+        return rates[0]  # the smallest rate scanned already raises it
     low, high = rates[rising[0] - 1], rates[rising[0]]
-    for _ in range(60):
+    for _ in range(40):
         middle = (low + high) / 2
         low, high = (low, middle) if change(middle) > 0 else (middle, high)
     return high
