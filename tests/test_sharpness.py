@@ -280,7 +280,37 @@ def test_sharpness_every_refuses_adam_and_nesterov():
 # ---------------------------------------------------------------- the lab
 
 
-def test_the_lab_from_the_cli_reports_the_threshold_and_what_happened(capsys):
+
+def gradient_descent_on_a_quadratic(eigenvalues, lr, steps, seed=0):
+    """The losses of plain GD on ½ xᵀAx (A = diag(eigenvalues)) from a random start."""
+    rng = np.random.default_rng(seed)
+    x, curvatures = rng.standard_normal(len(eigenvalues)), np.asarray(eigenvalues)
+    losses = []
+    for _ in range(steps):
+        losses.append(0.5 * float(x @ (curvatures * x)))
+        x = x - lr * curvatures * x
+    return losses, curvatures
+
+
+@pytest.mark.parametrize("lr", [0.05, 0.15, 0.199, 0.21, 0.3, 0.5])
+def test_the_page_s_quadratic_rules_hold_on_a_quadratic(lr):
+    """The rules docs/failure-cases/sharpness.md states: below 2/λ_max every step lowers the
+    loss; one step raises it exactly when lr > 2/λ_g = 2·gᵀg/gᵀHg; above 2/λ_max it grows."""
+    eigenvalues = [10.0, 4.0, 1.0, 0.1]
+    losses, curvatures = gradient_descent_on_a_quadratic(eigenvalues, lr, 200)
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal(len(eigenvalues))
+    g = curvatures * start
+    along_gradient = float(g @ (curvatures * g) / (g @ g))
+    assert along_gradient < max(eigenvalues)
+    assert (losses[1] > losses[0]) == (lr > 2 / along_gradient)
+    if lr < 2 / max(eigenvalues):
+        assert all(b < a for a, b in zip(losses, losses[1:]))
+    else:
+        assert losses[-1] > losses[0]
+
+
+def test_the_lab_from_the_cli_reports_its_three_checks(capsys):
     from tinygrad_edu.experiments import sharpness as case
 
     assert main(["experiment", "sharpness", "--json", "--quick"]) == 0
@@ -298,6 +328,64 @@ def test_the_lab_from_the_cli_reports_the_threshold_and_what_happened(capsys):
         # above the prediction (later, λ_max moves: any run may be flagged then).
         at_start = [f for f in run["findings"] if f["kind"] == "unstable_lr" and f["step"] == 0]
         assert bool(at_start) == (factor > 1)
+    _check_one_step(summary, runs)
+    _check_every_step(summary, runs)
+    _check_divergence(summary, runs, case)
+    # The page quotes the full run; λ₀, the one-step check and which rates diverge are the
+    # same in this quick one, so those verdicts are the page's word for word.
+    page = (Path(__file__).resolve().parent.parent / "docs/failure-cases/sharpness.md").read_text()
+    assert f"λ₀ = {initial:.3f}" in page and f"2/λ₀ = {2 / initial:.3g}" in page
+    assert summary["verdicts"]["one_step"] in page
+    assert summary["verdicts"]["divergence"] in page
+
+
+def _check_one_step(summary, runs):
+    """λ_g from one Hessian-vector product; the quadratic model agrees with the measured
+    change for a small step (second order), and the rise threshold sits where the scan
+    changes sign."""
+    squared, curvature = summary["squared_gradient"], summary["gradient_hessian_gradient"]
+    assert summary["gradient_curvature"] == pytest.approx(curvature / squared)
+    assert summary["model_threshold_lr"] == pytest.approx(2 * squared / curvature)
+    assert summary["gradient_curvature"] <= summary["initial_sharpness"] * 1.01
+    scan = summary["scan"]
+    small_measured, small_model = scan["scan_change"][0], scan["scan_model_change"][0]
+    assert small_measured < 0 and small_model == pytest.approx(small_measured, rel=0.05)
+    rise = summary["rise_threshold_lr"] / summary["predicted_threshold_lr"]
+    for factor, change in zip(scan["scan_lr_factors"], scan["scan_change"]):
+        if factor < rise:
+            assert change <= 0
+    assert any(c > 0 for f, c in zip(scan["scan_lr_factors"], scan["scan_change"]) if f >= rise)
+    agree = sum(
+        (run["series"]["step_loss"][1] > run["series"]["step_loss"][0])
+        == (run["metrics"]["lr"] > summary["model_threshold_lr"])
+        for run in runs
+    )
+    assert summary["first_step_signs_agree"] == agree
+    ratio = summary["rise_threshold_lr"] / summary["model_threshold_lr"]
+    assert summary["one_step_matches"] == (1 / 1.25 <= ratio <= 1.25)
+
+
+def _check_every_step(summary, runs):
+    """Recount, from the series: the rises, and those at steps measured with lr <= 2/λ_max."""
+    rising = stable_rises = stable = 0
+    for run in runs:
+        lr, losses = run["metrics"]["lr"], run["series"]["step_loss"]
+        measured = run["series"]["step_sharpness"]
+        for t in range(len(losses) - 1):
+            if losses[t] is None or losses[t + 1] is None:
+                continue
+            unstable = measured[t] is not None and measured[t] * lr / 2 > 1
+            rising += losses[t + 1] > losses[t]
+            stable += not unstable
+            stable_rises += losses[t + 1] > losses[t] and not unstable
+    assert summary["rising_steps"] == rising and rising > 0
+    assert summary["stable_steps"] == stable and stable > 0
+    assert summary["rises_while_stable"] == stable_rises
+    assert summary["no_rise_while_stable"] == (stable_rises == 0)
+    assert ("'no rise while lr < 2/λ_max' holds" in summary["verdict"]) == (stable_rises == 0)
+
+
+def _check_divergence(summary, runs, case):
     diverged = [r["metrics"]["lr_factor"] for r in runs if case.diverged(r)]
     assert summary["diverged_lr_factors"] == diverged
     below = [run for run in runs if run["metrics"]["lr_factor"] < 1]
@@ -312,12 +400,7 @@ def test_the_lab_from_the_cli_reports_the_threshold_and_what_happened(capsys):
         and all(f < first for f in survived)
     )
     assert summary["matches"] == fits
-    assert ("does NOT match" in summary["verdict"]) == (not fits)
-    # The page quotes the full run; λ₀ and which rates diverge are the same in this quick
-    # one (the 4x run is NaN at step 7), so its verdict is the page's word for word.
-    page = (Path(__file__).resolve().parent.parent / "docs/failure-cases/sharpness.md").read_text()
-    assert f"λ₀ = {initial:.3f}" in page and f"2/λ₀ = {2 / initial:.3g}" in page
-    assert summary["verdict"] in page
+    assert ("does NOT match within a factor" in summary["verdict"]) == (not fits)
 
 
 @pytest.mark.parametrize(
@@ -335,24 +418,32 @@ def test_the_match_needs_the_threshold_pinned_inside_the_factor(survived, first_
     assert threshold_within(survived, first_diverged, 2.0) == matches
 
 
-def test_the_lab_table_prints_the_verdict():
+def fake_run(factor, losses, sharpness):
+    """A run as run_case returns it, with given per-step losses and λ_max (λ₀ = 1)."""
+    return {
+        "label": f"lr {factor}",
+        "role": "sweep",
+        "findings": [],
+        "metrics": {"final_loss": losses[-1], "lr_factor": factor, "lr": 2.0 * factor,
+                    "initial_sharpness": 1.0, "train_accuracy": 0.5, "test_accuracy": 0.5},
+        "series": {"step_loss": losses, "step_sharpness": sharpness},
+    }
+
+
+def test_the_lab_table_prints_its_verdicts_and_a_rise_while_stable_is_a_miss():
     from tinygrad_edu.experiments import sharpness as case
     from tinygrad_edu.experiments.report import format_outcome
 
     runs = [
-        {
-            "label": f"lr {f}",
-            "role": "sweep",
-            "findings": [],
-            "metrics": {"final_loss": None if f > 2 else 0.1, "lr_factor": f,
-                        "initial_sharpness": 1.0, "train_accuracy": 0.5, "test_accuracy": 0.5},
-            "series": {"step_loss": [1.0]},
-        }
-        for f in (0.5, 1.5, 2.0)
+        fake_run(0.5, [1.0, 0.9, 0.95, 0.8], [1.0, 1.0, 1.0, 1.0]),  # rises at step 1: lr·λ/2 = 0.5
+        fake_run(1.5, [1.0, 0.9, 1.2, 0.7], [1.0, 1.0, 1.0, 1.0]),  # rises at 1 with lr·λ/2 = 1.5
+        fake_run(2.0, [1.0, 2.0, None, None], [1.0, 3.0, None, None]),
     ]
-    for run in runs:
-        run["metrics"]["final_loss"] = None if run["metrics"]["lr_factor"] == 2.0 else 0.1
     summary = case.summary(runs)
     assert summary["matches"] and summary["diverged_lr_factors"] == [2.0]
+    assert summary["rising_steps"] == 3 and summary["rises_while_stable"] == 1
+    assert not summary["no_rise_while_stable"]
     text = format_outcome({"experiment": "sharpness", "runs": runs, "summary": summary})
     assert "matches within a factor of 2" in text
+    assert "does NOT hold (0.5 x at steps 1)" in text
+    assert "first step with lr > 2/λ_max / first rise, per run: 0.5 x -/1, 1.5 x 0/1" in text
