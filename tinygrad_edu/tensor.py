@@ -391,7 +391,7 @@ class Tensor:
 
     def rsqrt(self):
         """1 / √x (from the graph: -½ x^(-3/2))."""
-        return self.sqrt().reciprocal()
+        return _as_float(self).sqrt().reciprocal()
 
     # Piecewise constant: zero gradient (as PyTorch); an integer input is already whole.
     def floor(self):
