@@ -222,7 +222,8 @@ class Cumsum(Function):
 
 class Std(Function):
     """Forward: out = √(Σ(x - x̄)² / (n - correction)) over `axis`  (n elements reduced)
-    Local:    ∂out/∂xᵢ = (xᵢ - x̄) / ((n - correction) · out)   (the Σ(x - x̄) = 0 term drops)
+    Local:    ∂out/∂xᵢ = (xᵢ - x̄) / ((n - correction) · out)   (the Σ(x - x̄) = 0 term
+              drops)
     Backward: grad_x = grad · (x - x̄) / ((n - correction) · out), and 0 where out = 0
               (constant input: PyTorch's choice at the kink of √ at 0)
     """

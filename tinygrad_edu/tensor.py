@@ -409,6 +409,8 @@ class Tensor:
         return _rounded(self, ops_math.Round, decimals=int(decimals))
 
     def sign(self):
+        if self.dtype == np.dtype(bool):  # True and False are their own signs (as PyTorch)
+            return Tensor._wrap(self._data.copy())
         if self.dtype not in DIFFERENTIABLE:
             return Tensor._wrap(np.sign(self._data))
         return apply(ops_math.Sign, self)
@@ -424,7 +426,8 @@ class Tensor:
     def std(self, dim=None, correction=1, keepdim=False, *, axis=None, keepdims=None):
         """√var: ops_math.Std (its gradient is 0 where the input is constant, as PyTorch)."""
         axis, keepdims = dtypes.reduce_args(self.shape, dim, keepdim, axis, keepdims)
-        return apply(ops_math.Std, _as_float(self), axis=axis, keepdims=keepdims, correction=correction)
+        x = _as_float(self)
+        return apply(ops_math.Std, x, axis=axis, keepdims=keepdims, correction=correction)
 
     def prod(self, dim=None, keepdim: bool = False) -> "Tensor":
         """Π x over `dim` (an int) or over everything, as a tree of multiplications: its
