@@ -10,10 +10,11 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import dtypes, engine, grad_mode, ops, ops_math, ops_special
+from . import dtypes, engine, grad_mode, ops
 from .dtypes import DIFFERENTIABLE, SUPPORTED, float32, float64, int64  # noqa: F401 (public)
 from .dtypes import shape_args as _shape_args  # noqa: F401 (creation.py reads it here)
 from .engine import apply
+from . import ops_math, ops_special  # noqa: I001 (the wider math surface, PyTorch's names)
 
 
 def set_op_observer(observer) -> None:
