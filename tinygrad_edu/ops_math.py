@@ -1,9 +1,7 @@
-"""The wider math surface as primitive ops: trigonometry, base-2 log and exp, rounding,
-cumulative sums, the standard deviation and clone, each with its derivative next to it.
-
-Same contract as ops.py (read function.py first): forward on numpy arrays, backward in
-the shared vocabulary, so gradients of gradients work. Ops that compose from existing
-ones (square, reciprocal, rsqrt, prod) are written in tensor.py instead.
+"""The wider math surface as ops (sin, cos, tan, log2, exp2, rounding, cumsum, std, clone),
+each derivative next to it, backward in function.py's vocabulary so that gradients of
+gradients work. Ops that compose from existing ones (square, reciprocal, rsqrt, prod,
+max along a dim) are written in tensor.py. Read ops.py first.
 """
 
 import math
