@@ -262,16 +262,16 @@ def _reduction_cases():
     torch_spelling = {
         "sum": lambda x, axis, k: x.sum(dim=axis, keepdim=k),
         "mean": lambda x, axis, k: x.mean(dim=axis, keepdim=k),
-        "max": lambda x, axis, k: x.amax(dim=_all_dims(axis, x), keepdim=k),
-        "min": lambda x, axis, k: x.amin(dim=_all_dims(axis, x), keepdim=k),
+        "amax": lambda x, axis, k: x.amax(dim=_all_dims(axis, x), keepdim=k),
+        "amin": lambda x, axis, k: x.amin(dim=_all_dims(axis, x), keepdim=k),
         "logsumexp": lambda x, axis, k: x.logsumexp(dim=_all_dims(axis, x), keepdim=k),
         "var": lambda x, axis, k: x.var(dim=axis, keepdim=k),
     }
     numpy_spelling = {
         "sum": np.sum,
         "mean": np.mean,
-        "max": np.max,
-        "min": np.min,
+        "amax": np.max,
+        "amin": np.min,
         "logsumexp": np_logsumexp,
         "var": lambda x, axis, keepdims: np.var(x, axis=axis, keepdims=keepdims, ddof=1),
     }

@@ -69,9 +69,10 @@ def _reduce(name, guard):
         if name in ("max", "min") and guard is not NO_GUARD:  # a near-tie with the extreme
             guard.near(x.numpy(), getattr(np, name)(x.numpy(), axis=axis, keepdims=True))
         if name == "var":
-            count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+            count = x.numel() if axis is None else int(np.prod([x.shape[a] for a in axis]))
             return x.var(axis=axis, keepdims=keepdims, correction=1 if count > 1 else 0)
-        return getattr(x, name)(axis=axis, keepdims=keepdims)
+        method = "a" + name if name in ("max", "min") else name  # values over axes: amax/amin
+        return getattr(x, method)(axis=axis, keepdims=keepdims)
 
     return apply
 
@@ -191,7 +192,7 @@ def _matmul_chain(a, b, step, base):
 
 def binary_ops(guard):
     stacked_max = _tied(
-        guard, lambda a, b, s, base: tg.stack([a.expand(base), b.expand(base)]).max(axis=0)
+        guard, lambda a, b, s, base: tg.stack([a.expand(base), b.expand(base)]).amax(axis=0)
     )
     return {
         "add": lambda a, b, s, base: a + b,

@@ -129,7 +129,7 @@ def tensor_api_round_trip(x: tg.Tensor, w: tg.Tensor) -> None:
     h = (x @ w + 0.5).tanh() * x[:, :1] - x.mean(axis=0) / (x.abs() + 1.0)
     h = tg.where(h.data > 0, h, h * 0.1).clip(-3.0, 3.0)
     both = tg.cat([h, h.exp().log1p()], axis=1)[np.array([0, 2, 2, 5])]
-    pooled = both.max(axis=1) + both.var(axis=1) + both.logsumexp(axis=1)
+    pooled = both.amax(axis=1) + both.max(dim=1).values + both.var(axis=1) + both.logsumexp(axis=1)
     probs = tg.stack([pooled, pooled.sigmoid()], axis=1).softmax(axis=1)
     loss = (probs.log_softmax(axis=1) * probs).sum() + tg.maximum(w, 0.0).T.reshape(-1).sum()
     loss.backward()

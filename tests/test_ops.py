@@ -64,25 +64,27 @@ def test_min_splits_the_gradient_between_tied_minima():
 
 
 @pytest.mark.parametrize("keepdims", [False, True])
-def test_max_over_an_axis_splits_ties_per_row(keepdims):
+def test_amax_over_an_axis_splits_ties_per_row(keepdims):
     data = [[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [4.0, 1.0, 1.0]]
     expected = [[0, 0.5, 0.5], [0.5, 0.5, 0], [1, 0, 0]]
     np.testing.assert_array_equal(
-        grad_of(lambda x: x.max(axis=1, keepdims=keepdims), data), expected
+        grad_of(lambda x: x.amax(axis=1, keepdims=keepdims), data), expected
     )
 
 
-def test_min_over_an_axis_splits_ties_per_column():
+def test_amin_over_an_axis_splits_ties_per_column():
     data = [[1.0, 3.0], [1.0, 2.0], [5.0, 2.0]]
     np.testing.assert_array_equal(
-        grad_of(lambda x: x.min(axis=0), data), [[0.5, 0], [0.5, 0.5], [0, 0.5]]
+        grad_of(lambda x: x.amin(axis=0), data), [[0.5, 0], [0.5, 0.5], [0, 0.5]]
     )
 
 
-def test_max_with_an_axis_returns_one_tensor_of_values():
-    values = tg.Tensor([[1.0, 5.0], [7.0, 2.0]]).max(axis=1)
-    assert isinstance(values, tg.Tensor)
+def test_max_with_a_dim_returns_values_and_indices_and_the_index_gets_the_gradient():
+    values, indices = tg.Tensor([[1.0, 5.0], [7.0, 2.0]]).max(dim=1)
     np.testing.assert_array_equal(values.numpy(), [5.0, 7.0])
+    np.testing.assert_array_equal(indices.numpy(), [1, 0])
+    data = [[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]  # ties: the first index takes it all (PyTorch)
+    np.testing.assert_array_equal(grad_of(lambda x: x.max(1).values, data), [[0, 1, 0], [1, 0, 0]])
 
 
 @pytest.mark.parametrize("fn", [tg.maximum, tg.minimum], ids=["maximum", "minimum"])

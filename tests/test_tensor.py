@@ -136,7 +136,8 @@ def test_attributes():
     assert isinstance(t.data, np.ndarray)
     assert t.shape == (2, 3, 4) and isinstance(t.shape, tuple)
     assert t.ndim == 3
-    assert t.size == 24 and isinstance(t.size, int)
+    assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4
+    assert t.numel() == 24 and isinstance(t.numel(), int) and t.dim() == 3
     assert t.grad is None and t.grad_fn is None
     assert t.is_leaf and not t.requires_grad
     assert t.T.shape == (4, 3, 2)

@@ -57,13 +57,13 @@ def _output_array(fn, inputs) -> np.ndarray:
 def _analytical_jacobians(fn, inputs, checked) -> list:
     """J[k, j] = ∂out_k/∂x_j from backward with a one-hot gradient for each output k."""
     out = _output_array(fn, inputs)
-    jacobians = [np.zeros((out.size, inputs[i].size)) for i in checked]
+    jacobians = [np.zeros((out.numel(), inputs[i].numel())) for i in checked]
     if not out.requires_grad:
         return jacobians  # out does not depend on the inputs: every derivative is 0
-    for k in range(out.size):
+    for k in range(out.numel()):
         for i in checked:
             inputs[i].grad = None
-        one_hot = np.zeros(out.size, out.dtype)
+        one_hot = np.zeros(out.numel(), out.dtype)
         one_hot[k] = 1
         out.backward(one_hot.reshape(out.shape), retain_graph=True)
         for jacobian, i in zip(jacobians, checked):
@@ -87,7 +87,7 @@ def _numerical_jacobian(fn, inputs, i, eps) -> np.ndarray:
         flat[j] = original
         columns.append((plus - minus) / (2 * eps))
     if not columns:
-        return np.zeros((_output_array(fn, inputs).size, 0))
+        return np.zeros((_output_array(fn, inputs).numel(), 0))
     return np.stack(columns, axis=1)
 
 

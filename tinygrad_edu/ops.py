@@ -556,11 +556,22 @@ class ScatterAdd(Function):
     def forward(self, x, index, shape):
         self.index = index
         out = np.zeros(shape, x.dtype)
-        np.add.at(out, index, x)
+        if _picks_each_once(index):  # a plain write: several times faster than np.add.at
+            out[index] = x
+        else:
+            np.add.at(out, index, x)
         return out
 
     def backward(self, grad):
         return (grad[self.index],)
+
+
+def _picks_each_once(index) -> bool:
+    """Basic indexing (ints, slices, None, ...) selects each element at most once."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        type(item) in (int, slice) or item is None or item is Ellipsis for item in items
+    )
 
 
 def scatter_add(grad, index, shape):

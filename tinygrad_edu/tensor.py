@@ -6,6 +6,7 @@ engine.py next, then ops.py.
 """
 
 import numbers
+from collections import namedtuple
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from . import dtypes, engine, grad_mode, ops, ops_shape
 from .dtypes import DIFFERENTIABLE, SUPPORTED, float32, float64, int64  # noqa: F401 (public)
 from .dtypes import shape_args as _shape_args  # noqa: F401 (creation.py reads it here)
 from .engine import apply
+from . import ops_math, ops_special  # noqa: I001 (the wider math surface, PyTorch's names)
 
 
 def set_op_observer(observer) -> None:
@@ -110,9 +112,23 @@ class Tensor:
     def ndim(self) -> int:
         return self._data.ndim
 
-    @property
-    def size(self) -> int:
+    def size(self, dim=None):
+        """PyTorch's method: the shape tuple, or the length of axis `dim`."""
+        if dim is None:
+            return self.shape
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size: dim must be an int, got {type(dim).__name__}")
+        if not -self.ndim <= dim < self.ndim:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self.shape}")
+        return self.shape[dim]
+
+    def numel(self) -> int:
+        """The number of elements."""
         return self._data.size
+
+    def dim(self) -> int:
+        """The number of axes (as .ndim)."""
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
@@ -317,6 +333,201 @@ class Tensor:
     def tanh(self):
         return apply(ops.Tanh, self)
 
+    # ---- math, reductions and conversions (PyTorch surface): ops_math.py's ops and
+    # ---- compositions of existing ones; activations delegate to nn/activation.py
+
+    def clone(self) -> "Tensor":
+        """A copy in new memory, still in the graph (the gradient passes unchanged)."""
+        return apply(ops_math.Clone, self)
+
+    def to(self, *args, dtype=None, device=None, copy: bool = False) -> "Tensor":
+        """PyTorch's to(): a dtype, a tensor (take its dtype) or the device "cpu", in any
+        order; itself when nothing changes (unless copy=True)."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) or arg is None:
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"to: only the device 'cpu' exists here, got {device!r}")
+        out = self if dtype is None else self.astype(dtype)
+        return out.clone() if copy and out is self else out
+
+    def long(self) -> "Tensor":
+        return self.astype(int64)
+
+    def matmul(self, other) -> "Tensor":
+        return matmul(self, other)
+
+    def pow(self, exponent) -> "Tensor":
+        return self**exponent
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two axes swapped (a batch of matrices, each transposed)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs a tensor with at least 2 axes, got shape {self.shape}")
+        return self.transpose(-2, -1)
+
+    def sin(self):
+        return apply(ops_math.Sin, _as_float(self))
+
+    def cos(self):
+        return apply(ops_math.Cos, _as_float(self))
+
+    def tan(self):
+        return apply(ops_math.Tan, _as_float(self))
+
+    def log2(self):
+        return apply(ops_math.Log2, _as_float(self))
+
+    def exp2(self):
+        return apply(ops_math.Exp2, _as_float(self))
+
+    def erf(self):
+        return apply(ops_special.Erf, _as_float(self))
+
+    def square(self):
+        """x · x (Mul's derivative: 2x); integers stay integers, as PyTorch."""
+        return self * self
+
+    def reciprocal(self):
+        """1 / x (Div's derivative: -1/x²); integers give the default float."""
+        return 1.0 / _as_float(self)
+
+    def rsqrt(self):
+        """1 / √x (from the graph: -½ x^(-3/2))."""
+        return _as_float(self).sqrt().reciprocal()
+
+    # Piecewise constant: zero gradient (as PyTorch); an integer input is already whole.
+    def floor(self):
+        return _rounded(self, ops_math.Floor)
+
+    def ceil(self):
+        return _rounded(self, ops_math.Ceil)
+
+    def trunc(self):
+        return _rounded(self, ops_math.Trunc)
+
+    def round(self, decimals: int = 0):
+        if decimals != 0 and self.dtype not in DIFFERENTIABLE:
+            raise TypeError(f"round: decimals needs a float tensor, got {self.dtype}")
+        return _rounded(self, ops_math.Round, decimals=int(decimals))
+
+    def sign(self):
+        if self.dtype == np.dtype(bool):  # True and False are their own signs (as PyTorch)
+            return Tensor._wrap(self._data.copy())
+        if self.dtype not in DIFFERENTIABLE:
+            return Tensor._wrap(np.sign(self._data))
+        return apply(ops_math.Sign, self)
+
+    def argmax(self, dim=None, keepdim: bool = False) -> "Tensor":
+        """The int64 index of the largest value (the first, among ties) over `dim`, or of the
+        flattened tensor; outside the graph, as PyTorch."""
+        return _arg_extreme(self, "argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim: bool = False) -> "Tensor":
+        return _arg_extreme(self, "argmin", dim, keepdim)
+
+    def std(self, dim=None, correction=1, keepdim=False, *, axis=None, keepdims=None):
+        """√var: ops_math.Std (its gradient is 0 where the input is constant, as PyTorch)."""
+        axis, keepdims = dtypes.reduce_args(self.shape, dim, keepdim, axis, keepdims)
+        x = _as_float(self)
+        return apply(ops_math.Std, x, axis=axis, keepdims=keepdims, correction=correction)
+
+    def prod(self, dim=None, keepdim: bool = False) -> "Tensor":
+        """Π x over `dim` (an int) or over everything, as a tree of multiplications: its
+        gradient is Mul's product rule, Π of the other elements, exact where x has zeros."""
+        x = self if self.dtype != np.dtype(bool) else self.astype(int64)
+        if dim is None:
+            out = _product_along(x.reshape(-1), 0).reshape(())
+            return out.reshape((1,) * self.ndim) if keepdim else out
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
+        if self.ndim == 0:
+            dtypes.one_axis(self.shape, dim)
+            return x.clone()
+        axis = dtypes.one_axis(self.shape, dim)
+        out = _product_along(x, axis)
+        return out if keepdim else out.squeeze(axis)
+
+    def cumsum(self, dim) -> "Tensor":
+        """Running sums along `dim` (ops_math.Cumsum); integers and bools sum as int64."""
+        axis = dtypes.one_axis(self.shape, dim)
+        x = self if self.dtype != np.dtype(bool) else self.astype(int64)
+        if self.ndim == 0:
+            return x.clone()
+        return apply(ops_math.Cumsum, x, axis=axis)
+
+    def gelu(self, approximate: str = "none"):
+        from .nn import activation  # nn imports tensor: imported when first called
+
+        return activation.gelu(self, approximate)
+
+    def silu(self):
+        from .nn import activation
+
+        return activation.silu(self)
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0):
+        from .nn import activation
+
+        return activation.softplus(self, beta, threshold)
+
+    def elu(self, alpha: float = 1.0):
+        from .nn import activation
+
+        return activation.elu(self, alpha)
+
+    def selu(self):
+        from .nn import activation
+
+        return activation.selu(self)
+
+    def celu(self, alpha: float = 1.0):
+        from .nn import activation
+
+        return activation.celu(self, alpha)
+
+    def mish(self):
+        from .nn import activation
+
+        return activation.mish(self)
+
+    def hardtanh(self, min_val: float = -1.0, max_val: float = 1.0):
+        from .nn import activation
+
+        return activation.hardtanh(self, min_val, max_val)
+
+    def relu6(self):
+        from .nn import activation
+
+        return activation.relu6(self)
+
+    def hardswish(self):
+        from .nn import activation
+
+        return activation.hardswish(self)
+
+    def hardsigmoid(self):
+        from .nn import activation
+
+        return activation.hardsigmoid(self)
+
+    def softsign(self):
+        from .nn import activation
+
+        return activation.softsign(self)
+
+    def logsigmoid(self):
+        from .nn import activation
+
+        return activation.logsigmoid(self)
+
+    # ---- end of math, reductions and conversions
+
     def clip(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip: at least one of min and max must be given")
@@ -325,8 +536,16 @@ class Tensor:
     clamp = clip
 
     def astype(self, dtype) -> "Tensor":
+        """This tensor converted to `dtype` (itself if it has it already). A cast to an
+        integer or bool dtype leaves the graph, as PyTorch: no gradient flows through it."""
         dtype = np.dtype(dtype)
-        return self if dtype == self.dtype else apply(ops.Cast, self, dtype=dtype)
+        if dtype not in dtypes.SUPPORTED:
+            raise TypeError(f"unsupported dtype {dtype} (use float32, float64, int64 or bool)")
+        if dtype == self.dtype:
+            return self
+        if dtype not in DIFFERENTIABLE:
+            return Tensor._wrap(self._data.astype(dtype))
+        return apply(ops.Cast, self, dtype=dtype)
 
     def float(self) -> "Tensor":
         return self.astype(float32)
@@ -344,21 +563,37 @@ class Tensor:
         axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
         return apply(ops.Mean, self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
-        _check_not_empty(self, "max")
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """PyTorch's max: t.max() is the largest value (ties share the gradient evenly);
+        t.max(dim) is a named tuple (values, indices), the gradient going to the index;
+        t.max(other) is tg.maximum(t, other). Values over several axes: amax."""
+        if isinstance(dim, Tensor):
+            return maximum(self, dim)
+        return _extreme(self, "max", dim, keepdim, axis, keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """PyTorch's min: as max, for the smallest value (t.min(other) is tg.minimum)."""
+        if isinstance(dim, Tensor):
+            return minimum(self, dim)
+        return _extreme(self, "min", dim, keepdim, axis, keepdims)
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The largest values over `dim` (an int, a tuple, or None for all); ties share
+        the gradient evenly."""
+        axis, keepdims = _extreme_axes(self, "amax", dim, keepdim, axis, keepdims)
         return apply(ops.Max, self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
-        _check_not_empty(self, "min")
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The smallest values over `dim` (an int, a tuple, or None for all); ties share
+        the gradient evenly."""
+        axis, keepdims = _extreme_axes(self, "amin", dim, keepdim, axis, keepdims)
         return apply(ops.Min, self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, correction=1, *, dim=None, keepdim=None):
         """Variance Σ(x - mean)² / (n - correction), composed from mean, sub, mul and sum
         (so its gradient comes from the graph). n - correction <= 0 gives inf or nan, as PyTorch."""
         axis, keepdims = dtypes.reduce_args(self.shape, axis, keepdims, dim, keepdim)
-        count = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        count = self.numel() if axis is None else int(np.prod([self.shape[a] for a in axis]))
         deviation = self - self.mean(axis=axis, keepdims=True)
         squares = (deviation * deviation).sum(axis=axis, keepdims=keepdims)
         if count - correction <= 0:  # no degrees of freedom left: x/0 = inf, 0/0 = nan
@@ -680,9 +915,11 @@ def _promote(x: Tensor, y: Tensor) -> tuple:
     return x, y
 
 
-def _check_not_empty(t: Tensor, name: str) -> None:
-    if t.size == 0:
-        raise ValueError(f"{name}: empty tensor of shape {t.shape} has no {name}imum")
+def _check_not_empty(t: Tensor, name: str, axis=None) -> None:
+    """Refuse to reduce over nothing: the whole tensor, or any of `axis`, is empty."""
+    reduced = [t.numel()] if axis is None else [t.shape[a] for a in axis]
+    if 0 in reduced:
+        raise ValueError(f"{name}: cannot reduce over an empty axis of shape {t.shape}")
 
 
 def _torch_index(index, ndim: int) -> list:
@@ -824,3 +1061,97 @@ def _check_sequence(tensors, name: str) -> list:
     return tensors
 
 
+# ---------------------------------------------------------------- math and reductions: helpers
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "max(dim)/min(dim)'s result, as torch.return_types.max: (values, indices)."
+_ARG_PICKERS = {"max": np.argmax, "min": np.argmin, "argmax": np.argmax, "argmin": np.argmin}
+
+
+def _as_float(t: Tensor) -> Tensor:
+    """An integer or bool tensor as the default float (PyTorch's rule for sin, log2, ...)."""
+    return t if t.dtype in DIFFERENTIABLE else Tensor._wrap(t._data.astype(float32))
+
+
+def _rounded(t: Tensor, op: type, **params) -> Tensor:
+    """floor/ceil/trunc/round: an op on floats; integers are whole already (a copy)."""
+    if t.dtype in DIFFERENTIABLE:
+        return apply(op, t, **params)
+    return Tensor._wrap(t._data.copy())
+
+
+def _extreme(t: Tensor, name: str, dim, keepdim, axis, keepdims):
+    """max/min: a Tensor over everything, or (values, indices) along one int dim."""
+    dim, keepdim = (dim if axis is None else axis), (keepdim if keepdims is None else keepdims)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(
+            f"{name}: dim must be one int, got {dim!r}; for the values over several axes "
+            f"use a{name}(dim={tuple(dim)!r})"
+        )
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{name}: keepdim=True needs a dim (or use a{name}(keepdim=True))")
+        _check_not_empty(t, name)
+        return apply(ops.Max if name == "max" else ops.Min, t, axis=None, keepdims=False)
+    axis = dtypes.one_axis(t.shape, dim)
+    if t.ndim == 0:  # the one "axis" of a 0-d tensor: its value, at index 0
+        return ValuesIndices(t.clone(), Tensor._wrap(np.zeros((), int64)))
+    _check_not_empty(t, name, (axis,))
+    indices = _ARG_PICKERS[name](t._data, axis=axis, keepdims=bool(keepdim))
+    # The values are read at the indices (GetItem): the gradient goes to those elements only.
+    values = t[_along_axis(indices, axis, bool(keepdim))]
+    return ValuesIndices(values, Tensor._wrap(indices.astype(int64, copy=False)))
+
+
+def _along_axis(indices: np.ndarray, axis: int, keepdim: bool) -> tuple:
+    """The advanced index that reads x at `indices` (the result's shape) along `axis`: an
+    arange for each other axis, placed on that axis' position in the result."""
+    index = []
+    for i in range(indices.ndim + (0 if keepdim else 1)):
+        if i == axis:
+            index.append(indices)
+            continue
+        position = i if keepdim or i < axis else i - 1
+        shape = [1] * indices.ndim
+        shape[position] = indices.shape[position]
+        index.append(np.arange(indices.shape[position]).reshape(shape))
+    return tuple(index)
+
+
+def _extreme_axes(t: Tensor, name: str, dim, keepdim, axis, keepdims) -> tuple:
+    """amax/amin's axes (None or a sorted tuple; () means all, as PyTorch), checked non-empty."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
+    axis, keepdims = dtypes.reduce_args(t.shape, dim, keepdim, axis, keepdims)
+    _check_not_empty(t, name, axis)
+    return axis, keepdims
+
+
+def _arg_extreme(t: Tensor, name: str, dim, keepdim) -> Tensor:
+    """argmax/argmin: int64 indices, not differentiable (a constant of the graph)."""
+    pick = _ARG_PICKERS[name]
+    if dim is None:
+        _check_not_empty(t, name)
+        index = np.asarray(pick(t._data.reshape(-1)), int64)
+        return Tensor._wrap(index.reshape((1,) * t.ndim) if keepdim else index)
+    axis = dtypes.one_axis(t.shape, dim)
+    if t.ndim == 0:
+        return Tensor._wrap(np.zeros((), int64))
+    _check_not_empty(t, name, (axis,))
+    return Tensor._wrap(np.asarray(pick(t._data, axis=axis, keepdims=bool(keepdim)), int64))
+
+
+def _product_along(x: Tensor, axis: int) -> Tensor:
+    """Π x along `axis`, keeping it (size 1): pairs multiplied level by level, log₂ n levels
+    of whole-array Muls; an odd element out waits in `carry`."""
+    lead = (slice(None),) * axis
+    if x.shape[axis] == 0:  # the empty product is 1; sum·0 keeps the (empty) graph link
+        return x.sum(axis=axis, keepdims=True) * 0 + 1
+    carry = None
+    while x.shape[axis] > 1:
+        half = x.shape[axis] // 2
+        if x.shape[axis] % 2:
+            odd = x[lead + (slice(2 * half, None),)]
+            carry = odd if carry is None else carry * odd
+        x = x[lead + (slice(0, half),)] * x[lead + (slice(half, 2 * half),)]
+    return x if carry is None else x * carry

@@ -84,7 +84,7 @@ def _root_grads(outputs: list, grad_outputs, create_graph: bool) -> list:
                 f"an output of shape {out.shape}"
             )
         if given is None:
-            if out.size != 1:
+            if out.numel() != 1:
                 raise RuntimeError(
                     f"backward() without `gradient` needs a scalar output, got shape {out.shape}"
                 )

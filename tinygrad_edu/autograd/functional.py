@@ -113,7 +113,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False):
 
     def gradient(*xs):
         out = func(*xs)
-        if not isinstance(out, Tensor) or out.size != 1:
+        if not isinstance(out, Tensor) or out.numel() != 1:
             raise RuntimeError("hessian: func must return a single-element Tensor")
         return _grad([out.reshape(())], xs, create_graph=True)
 
@@ -128,7 +128,7 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     inputs, single_in = _as_tuple(inputs)
     inputs = _fresh_inputs(inputs)
     out = func(*inputs)
-    if not isinstance(out, Tensor) or out.size != 1:
+    if not isinstance(out, Tensor) or out.numel() != 1:
         raise RuntimeError("vhp: func must return a single-element Tensor")
     grads = _grad([out.reshape(())], inputs, create_graph=True)
     vs = _as_tuple(v)[0] if v is not None else tuple(Tensor(np.ones(x.shape, x.dtype)) for x in inputs)

@@ -343,7 +343,7 @@ class _ConvNd(Module):
         fan_in = in_channels/groups · kernel area."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            fan_in = self.weight.size // self.weight.shape[0]
+            fan_in = self.weight.numel() // self.weight.shape[0]
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 

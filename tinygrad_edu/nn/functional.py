@@ -181,7 +181,7 @@ def batch_norm(
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
         var = (centered * centered).mean(axis=axes, keepdims=True)  # biased: ÷ n
-        _update_running_stats(running_mean, running_var, mean, var, x.size // channels, momentum)
+        _update_running_stats(running_mean, running_var, mean, var, x.numel() // channels, momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError(

@@ -92,7 +92,7 @@ def kaiming_uniform_(
     t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
     """Fill t from U(-bound, bound), bound = gain · √(3 / fan) (He et al., 2015)."""
-    if t.size == 0:
+    if t.numel() == 0:
         return t
     bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
     return uniform_(t, -bound, bound)
@@ -102,7 +102,7 @@ def kaiming_normal_(
     t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
     """Fill t from N(0, std²), std = gain / √fan (He et al., 2015)."""
-    if t.size == 0:
+    if t.numel() == 0:
         return t
     return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
 
@@ -116,7 +116,7 @@ def _xavier_std(t: Tensor, gain: float) -> float:
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
     """Fill t from U(-bound, bound), bound = gain · √(6 / (fan_in + fan_out))."""
-    if t.size == 0:
+    if t.numel() == 0:
         return t
     bound = math.sqrt(3.0) * _xavier_std(t, gain)
     return uniform_(t, -bound, bound)
@@ -124,6 +124,6 @@ def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
 
 def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
     """Fill t from N(0, std²), std = gain · √(2 / (fan_in + fan_out))."""
-    if t.size == 0:
+    if t.numel() == 0:
         return t
     return normal_(t, 0.0, _xavier_std(t, gain))
