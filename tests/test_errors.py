@@ -278,3 +278,30 @@ def test_set_num_threads_rejects_a_bad_count(n):
 def test_max_of_an_empty_tensor_raises():
     with pytest.raises(ValueError):
         t(0).max()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: tg.stack([x, x], dim=77),
+        lambda x: x.sum(5),
+        lambda x: x.size(3),
+        lambda x: x.unsqueeze(9),
+        lambda x: x.softmax(-4),
+    ],
+    ids=["stack", "sum", "size", "unsqueeze", "softmax"],
+)
+def test_axis_out_of_range_is_both_index_and_value_error(call):
+    # PyTorch raises IndexError ("Dimension out of range"), numpy ValueError: either catches it.
+    x = tg.Tensor([[1.0, -2.0]])
+    with pytest.raises(IndexError, match="out of range"):
+        call(x)
+    with pytest.raises(ValueError, match="out of range"):
+        call(x)
+
+
+def test_abs_builtin_is_the_abs_op():
+    x = tg.Tensor([[1.5, -2.0]], requires_grad=True)
+    abs(x).sum().backward()
+    np.testing.assert_array_equal(abs(x).numpy(), [[1.5, 2.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, -1.0]])

@@ -58,7 +58,7 @@ def small_mlp():
 
 
 def full_hessian(blocks, params) -> np.ndarray:
-    sizes = [p.size for p in params]
+    sizes = [p.numel() for p in params]
     return np.block(
         [[blocks[i][j].data.reshape(sizes[i], sizes[j]) for j in range(4)] for i in range(4)]
     )

@@ -54,15 +54,18 @@ def _short(data) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# numpy's AxisError is both a ValueError and an IndexError: PyTorch raises IndexError
+# ("Dimension out of range"), numpy ValueError, and code written for either catches it.
+AxisError = np.exceptions.AxisError
+
+
 def one_axis(shape: tuple, axis) -> int:
     """A single axis, normalized to 0..ndim-1 (a 0-d tensor has the one axis 0, as numpy's None)."""
     ndim = max(len(shape), 1)
-    if (
-        isinstance(axis, bool)
-        or not isinstance(axis, (int, np.integer))
-        or not -ndim <= axis < ndim
-    ):
-        raise ValueError(f"axis {axis!r} is out of range for a tensor of shape {shape}")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"axis {axis!r} is not an int (tensor of shape {shape})")
+    if not -ndim <= axis < ndim:
+        raise AxisError(f"axis {axis!r} is out of range for a tensor of shape {shape}")
     return int(axis) % ndim
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import dtypes, engine, grad_mode, ops, ops_shape
 from .dtypes import DIFFERENTIABLE, SUPPORTED, float32, float64, int64  # noqa: F401 (public)
+from .dtypes import AxisError
 from .dtypes import shape_args as _shape_args  # noqa: F401 (creation.py reads it here)
 from .engine import apply
 from . import ops_math, ops_special  # noqa: I001 (the wider math surface, PyTorch's names)
@@ -119,7 +120,7 @@ class Tensor:
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
             raise TypeError(f"size: dim must be an int, got {type(dim).__name__}")
         if not -self.ndim <= dim < self.ndim:
-            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self.shape}")
+            raise AxisError(f"size: dim {dim} is out of range for a tensor of shape {self.shape}")
         return self.shape[dim]
 
     def numel(self) -> int:
@@ -278,6 +279,9 @@ class Tensor:
 
     def __neg__(self):
         return apply(ops.Neg, self)
+
+    def __abs__(self):
+        return self.abs()
 
     def __matmul__(self, other):
         return matmul(self, other)
@@ -649,7 +653,7 @@ class Tensor:
 
     def unsqueeze(self, axis):
         if not -self.ndim - 1 <= axis <= self.ndim:
-            raise ValueError(f"unsqueeze: axis {axis} out of range for a {self.ndim}-d tensor")
+            raise AxisError(f"unsqueeze: axis {axis} out of range for a {self.ndim}-d tensor")
         axis = axis % (self.ndim + 1)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
@@ -834,7 +838,7 @@ def stack(tensors, axis: int = 0, *, dim=None) -> Tensor:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: all shapes must match, got {tensors[0].shape} and {t.shape}")
     if not -tensors[0].ndim - 1 <= axis <= tensors[0].ndim:
-        raise ValueError(f"stack: axis {axis} out of range for {tensors[0].ndim}-d tensors")
+        raise AxisError(f"stack: axis {axis} out of range for {tensors[0].ndim}-d tensors")
     return apply(ops.Stack, *tensors, axis=axis % (tensors[0].ndim + 1))
 
 

@@ -69,7 +69,7 @@ def _hessian_vector_product(loss_fn, params: list) -> Callable[[list], list]:
     """A function v -> H·v (lists of float64 arrays); one forward and one first backward,
     whose graph every product reuses (retain_graph)."""
     loss = loss_fn()
-    if not isinstance(loss, Tensor) or loss.size != 1:
+    if not isinstance(loss, Tensor) or loss.numel() != 1:
         raise TypeError("sharpness: loss_fn() must return a one-element Tensor (the loss)")
     gradients = grad(loss.reshape(()), params, create_graph=True, allow_unused=True)
     # A gradient that does not depend on the parameters (a linear loss, an unused one)
