@@ -460,13 +460,68 @@ def test_backward_functions_record_ops_on_tensors(rng):
     assert check_gradients(lambda t: ops_conv.im2col(t, window), [x], rng)
 
 
-@pytest.mark.skipif(not hasattr(tg, "gradgradcheck"), reason="needs the create_graph engine")
 @pytest.mark.parametrize("groups", [1, 2])
 def test_conv2d_gradgradcheck(groups, rng):
+    """groups=1 runs the fused Conv2d op (whose create_graph backward records Im2Col, MatMul
+    and Col2Im), groups=2 the composed ops."""
     x, w = rng.standard_normal((1, 2, 4, 4)), rng.standard_normal((2, 2 // groups, 2, 2))
     inputs = [tg.Tensor(x, requires_grad=True), tg.Tensor(w, requires_grad=True)]
     assert tg.gradgradcheck(lambda a, b: F.conv2d(a, b, stride=1, padding=1, groups=groups),
                             inputs)  # fmt: skip
+
+
+@pytest.mark.parametrize("stride, padding, dilation", [(2, 1, 1), ((1, 2), (0, 2), (2, 1))])
+def test_conv2d_with_bias_gradgradcheck(stride, padding, dilation, rng):
+    x, w, b = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3)
+    inputs = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    # squared, so that the second derivative is not zero everywhere (conv is bilinear)
+    assert tg.gradgradcheck(lambda *t: F.conv2d(*t, stride=stride, padding=padding,
+                                                 dilation=dilation) ** 2, inputs)  # fmt: skip
+
+
+def test_conv1d_gradgradcheck(rng):
+    x, w, b = rng.standard_normal((2, 2, 7)), rng.standard_normal((3, 2, 3)), rng.standard_normal(3)
+    inputs = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    assert tg.gradgradcheck(lambda *t: F.conv1d(*t, stride=2, padding=1, dilation=1) ** 2, inputs)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_create_graph_gradients_equal_the_kernels(bias, rng):
+    """The fused op's two backward paths (C kernel on arrays, recorded ops under create_graph)
+    give the same first derivatives (gradgradcheck differentiates the second path only)."""
+    arrays = [rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 2))]
+    arrays += [rng.standard_normal(4)] if bias else []
+    upstream = rng.standard_normal((3, 4, 3, 5))
+
+    def grads(create_graph):
+        inputs = [tg.Tensor(a, requires_grad=True) for a in arrays]
+        out = F.conv2d(*inputs, stride=(2, 1), padding=1, dilation=(1, 2))
+        found = tg.autograd.grad((out * tg.Tensor(upstream)).sum(), inputs,
+                                 create_graph=create_graph)  # fmt: skip
+        return [g.detach().numpy() for g in found]
+
+    for fast, recorded in zip(grads(False), grads(True)):
+        np.testing.assert_allclose(fast, recorded, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_second_derivatives_match_torch(rng):
+    """d/d(x, W, b) of <grad of Σ conv², v>: the create_graph path against PyTorch's."""
+    torch = pytest.importorskip("torch")
+    x, w, b = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    directions = [rng.standard_normal(a.shape) for a in (x, w, b)]
+
+    def second(lib, conv, tensor):
+        inputs = [tensor(a) for a in (x, w, b)]
+        loss = (conv(*inputs, stride=2, padding=1) ** 2).sum()
+        grads = lib.autograd.grad(loss, inputs, create_graph=True)
+        total = sum((g * tensor(v)).sum() for g, v in zip(grads, directions))
+        return [g.detach().numpy() for g in lib.autograd.grad(total, inputs)]
+
+    ours = second(tg, F.conv2d, lambda a: tg.Tensor(a, requires_grad=True))
+    theirs = second(torch, torch.nn.functional.conv2d,
+                    lambda a: torch.tensor(a, requires_grad=True))  # fmt: skip
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-10)
 
 
 def test_the_benchmarks_numpy_baseline_computes_the_same_gradients(rng):

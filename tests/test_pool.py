@@ -417,9 +417,32 @@ def test_pool_backward_functions_record_ops_on_tensors(rng):
     assert check_gradients(lambda t: ops_conv.avg_pool2d(t, pool), [x], rng)
 
 
-@pytest.mark.skipif(not hasattr(tg, "gradgradcheck"), reason="needs the create_graph engine")
 def test_pools_gradgradcheck(rng):
     x = tg.Tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
     assert tg.gradgradcheck(lambda t: F.max_pool2d(t, 3, 2, 1) ** 2, [x])
     assert tg.gradgradcheck(lambda t: F.avg_pool2d(t, 3, 2, 1, count_include_pad=False) ** 2,
                             [x])  # fmt: skip
+    assert tg.gradgradcheck(lambda t: F.avg_pool2d(t, 2, 1, 1, ceil_mode=True) ** 2, [x])
+    assert tg.gradgradcheck(lambda t: F.adaptive_avg_pool2d(t, (2, 3)) ** 2, [x])
+    assert tg.gradgradcheck(lambda t: F.max_pool2d(t, 2, 1, dilation=2, ceil_mode=True) ** 2, [x])
+
+
+@pytest.mark.parametrize("pool", ["max", "avg", "adaptive"])
+def test_pool_second_derivatives_match_torch(pool, rng):
+    """d/dx of <grad of Σ pool(x)³, v> through the create_graph path, against PyTorch's."""
+    torch = pytest.importorskip("torch")
+    x, direction = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((2, 3, 6, 5))
+    calls = {"max": lambda f, t: f.max_pool2d(t, 3, 2, 1),
+             "avg": lambda f, t: f.avg_pool2d(t, 3, 2, 1, count_include_pad=False),
+             "adaptive": lambda f, t: f.adaptive_avg_pool2d(t, (4, 3))}  # fmt: skip
+
+    def second(lib, functional, tensor):
+        t = tensor(x)
+        (grad,) = lib.autograd.grad((calls[pool](functional, t) ** 3).sum(), [t],
+                                    create_graph=True)  # fmt: skip
+        (hessian_v,) = lib.autograd.grad((grad * tensor(direction)).sum(), [t])
+        return hessian_v.detach().numpy()
+
+    ours = second(tg, F, lambda a: tg.Tensor(a, requires_grad=True))
+    theirs = second(torch, torch.nn.functional, lambda a: torch.tensor(a, requires_grad=True))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
