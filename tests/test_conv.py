@@ -379,6 +379,21 @@ def test_conv2d_matches_pytorch(x_shape, w_shape, stride, padding, dilation, gro
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **TORCH_TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("module, arguments", [
+    ("Conv2d", "1, 6, 5"),
+    ("Conv2d", "1, 6, (5, 3), stride=2, padding=(1, 2), dilation=(2, 1), bias=False"),
+    ("Conv2d", "4, 8, 3, padding='same', groups=4, padding_mode='circular'"),
+    ("Conv2d", "2, 4, 3, padding='valid'"),
+    ("Conv1d", "3, 6, 3, stride=2, padding=1, dilation=2, groups=3, padding_mode='reflect'"),
+    ("Conv1d", "3, 6, 3, padding='same'"),
+])  # fmt: skip
+def test_conv_module_reprs_match_pytorch(module, arguments):
+    torch = pytest.importorskip("torch")
+    ours, theirs = (eval(f"{lib}.{module}({arguments})", {"nn": nn, "torch": torch})
+                    for lib in ("nn", "torch.nn"))  # fmt: skip
+    assert repr(ours) == repr(theirs)
+
+
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("dims", [1, 2])
 def test_modules_load_pytorch_state_and_agree(mode, dims, rng):

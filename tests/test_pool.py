@@ -375,6 +375,30 @@ def test_batch_norm_2d_matches_pytorch_in_train_and_eval(rng):
                                atol=1e-5)  # fmt: skip
 
 
+@pytest.mark.parametrize("module, arguments", [
+    ("BatchNorm2d", "16"),
+    ("BatchNorm2d", "4, eps=1e-3, momentum=None, affine=False"),
+    ("BatchNorm2d", "4, momentum=0.5, track_running_stats=False"),
+    ("BatchNorm1d", "8"),
+    ("BatchNorm1d", "8, eps=0.5, affine=False, track_running_stats=False"),
+    ("MaxPool2d", "2"),
+    ("MaxPool2d", "(3, 2), stride=1, padding=1, dilation=2, ceil_mode=True"),
+    ("MaxPool2d", "3, return_indices=True"),
+    ("AvgPool2d", "3, stride=2, padding=1, ceil_mode=True, count_include_pad=False"),
+    ("AdaptiveAvgPool2d", "4"),
+])  # fmt: skip
+def test_normalization_and_pool_reprs_match_pytorch(module, arguments):
+    """PyTorch's repr, field for field. Newer PyTorch also shows BatchNorm's `bias=` switch
+    (a constructor argument tinygrad_edu does not have: the bias comes with affine), so that
+    one field is left out of its string before comparing."""
+    import re
+
+    torch = pytest.importorskip("torch")
+    ours, theirs = (eval(f"{lib}.{module}({arguments})", {"nn": nn, "torch": torch})
+                    for lib in ("nn", "torch.nn"))  # fmt: skip
+    assert repr(ours) == re.sub(r", bias=(True|False)", "", repr(theirs))
+
+
 def test_pool_module_reprs_match_pytorch():
     torch = pytest.importorskip("torch")
     assert repr(nn.MaxPool2d(3, 2, 1)) == repr(torch.nn.MaxPool2d(3, 2, 1))

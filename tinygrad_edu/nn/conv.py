@@ -360,7 +360,7 @@ class _ConvNd(Module):
             f"stride={self.stride}"
         )
         if self.padding != (0,) * self.spatial:
-            text += f", padding={self.padding!r}"
+            text += f", padding={self.padding}"  # as PyTorch: padding=same, no quotes
         if self.dilation != (1,) * self.spatial:
             text += f", dilation={self.dilation}"
         if self.groups != 1:
