@@ -192,6 +192,96 @@ def test_kernel_non_int_arguments_raise_type_error():
             kernels.im2col(np.ones((1, 1, 6, 6)), bad)
 
 
+def test_fused_conv_kernel_matches_im2col_and_a_gemm(rng):
+    """kernels.conv2d/conv2d_backward (image by image) against im2col -> matmul -> col2im on
+    the whole batch, incl. strides, uneven padding, dilation, an empty batch and no channels."""
+    cases = [((3, 2, 7, 6), (4, 2, 3, 2), (1, 2), ((1, 0), (2, 1)), (2, 1)),
+             ((10, 3, 8, 8), (5, 3, 3, 3), 2, 1, 1), ((0, 2, 4, 4), (3, 2, 3, 3), 1, 0, 1),
+             ((2, 0, 4, 4), (3, 0, 3, 3), 1, 1, 1)]  # fmt: skip
+    for x_shape, w_shape, stride, padding, dilation in cases:
+        x, weight = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+        bias = rng.standard_normal(w_shape[0])
+        window = dict(stride=stride, padding=padding, dilation=dilation)
+        cols = kernels.im2col(x, w_shape[2:], **window)
+        weight_2d = weight.reshape(w_shape[0], -1)
+        out = kernels.conv2d(x, weight, bias, **window)
+        expected = (weight_2d @ cols).reshape(w_shape[0], x_shape[0], *out.shape[2:])
+        np.testing.assert_allclose(out, expected.transpose(1, 0, 2, 3) + bias[:, None, None],
+                                   rtol=1e-12, atol=1e-12)  # fmt: skip
+        grad = rng.standard_normal(out.shape)
+        grad_2d = grad.transpose(1, 0, 2, 3).reshape(w_shape[0], -1)
+        grad_x, grad_weight = kernels.conv2d_backward(x, weight, grad, **window)
+        np.testing.assert_allclose(grad_weight, (grad_2d @ cols.T).reshape(w_shape), rtol=1e-12,
+                                   atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(grad_x, kernels.col2im(weight_2d.T @ grad_2d, x_shape,
+                                                          w_shape[2:], **window), atol=1e-12)  # fmt: skip
+        only_x = kernels.conv2d_backward(x, weight, grad, **window, weight_grad=False)
+        only_weight = kernels.conv2d_backward(x, weight, grad, **window, input_grad=False)
+        assert only_x[1] is None and only_weight[0] is None
+        np.testing.assert_array_equal(only_x[0], grad_x)
+        np.testing.assert_array_equal(only_weight[1], grad_weight)
+
+
+def test_fused_conv_kernel_gives_the_same_bits_on_one_and_two_threads(rng):
+    """grad_weight is summed over a fixed split of the batch, not one part per thread."""
+    x = rng.standard_normal((13, 3, 9, 9)).astype(np.float32)
+    weight = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    grad = rng.standard_normal((13, 8, 9, 9)).astype(np.float32)
+    threads, results = tg.get_num_threads(), []
+    for n in (1, 2):
+        tg.set_num_threads(n)
+        results.append((kernels.conv2d(x, weight, None, padding=1),
+                        *kernels.conv2d_backward(x, weight, grad, padding=1)))  # fmt: skip
+    tg.set_num_threads(threads)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_fused_conv_kernel_hostile_input_raises():
+    x, weight, grad = np.ones((2, 3, 6, 6)), np.ones((4, 3, 3, 3)), np.ones((2, 4, 4, 4))
+    with pytest.raises(TypeError, match="weight"):
+        kernels.conv2d(x, weight.astype(np.float32))
+    with pytest.raises(TypeError, match=r"\bx\b"):
+        kernels.conv2d(x.astype(np.int64), weight)
+    with pytest.raises(TypeError, match="bias"):
+        kernels.conv2d(x, weight, np.ones(4, np.float32))
+    with pytest.raises(TypeError, match="bias"):
+        kernels.conv2d(x, weight, [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match="bias must have shape"):
+        kernels.conv2d(x, weight, np.ones(3))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.conv2d(x, weight, np.ones(8)[::2])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.conv2d(x.transpose(0, 1, 3, 2), weight)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.conv2d(x, weight.transpose(0, 1, 3, 2))
+    with pytest.raises(ValueError, match="input channels"):
+        kernels.conv2d(x, np.ones((4, 2, 3, 3)))
+    with pytest.raises(ValueError, match="weight must be 4-D"):
+        kernels.conv2d(x, np.ones((4, 3, 3)))
+    with pytest.raises(ValueError, match="kernel_size"):
+        kernels.conv2d(x, np.ones((4, 3, 0, 3)))
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        kernels.conv2d(x, np.ones((4, 3, 7, 7)))
+    for name, value in (("stride", 0), ("stride", -2), ("padding", -1), ("dilation", 0),
+                        ("padding", 2**31), ("dilation", 2**40)):  # fmt: skip
+        with pytest.raises(ValueError, match=name):
+            kernels.conv2d(x, weight, **{name: value})
+        with pytest.raises(ValueError, match=name):
+            kernels.conv2d_backward(x, weight, grad, **{name: value})
+    with pytest.raises(ValueError, match="too many"):
+        kernels.conv2d(x, weight, padding=2**30)
+    with pytest.raises(ValueError, match="grad_out must have the output's shape"):
+        kernels.conv2d_backward(x, weight, np.ones((2, 4, 4, 5)))
+    with pytest.raises(TypeError, match="grad_out"):
+        kernels.conv2d_backward(x, weight, grad.astype(np.float32))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.conv2d_backward(x, weight, np.ones((2, 4, 4, 8))[..., ::2])
+    assert kernels.conv2d(np.ones((0, 3, 6, 6)), weight).shape == (0, 4, 4, 4)
+    # a huge stride: one output position, reading only the first window
+    np.testing.assert_array_equal(kernels.conv2d(x, weight, stride=2**31 - 1), np.full((2, 4, 1, 1), 27.0))
+
+
 # ---------------------------------------------------------------- F.conv2d / F.conv1d
 
 CONV_CASES = [  # x shape, weight shape, stride, padding, dilation, groups
