@@ -38,7 +38,9 @@ static double plane_work(const tg_window *g) {
     /* Planes [lo, hi) of x: each fills its KH·KW rows of cols, in its image's columns. */       \
     static void NAME##_planes(int64_t lo, int64_t hi, void *context) {                           \
         const NAME##_job *job = context;                                                         \
-        const tg_window *g = job->g;                                                             \
+        /* a local copy: memcpy/memset could write anywhere as far as the compiler knows, so     \
+         * fields read through job->g would be loaded again after every row */                  \
+        const tg_window window = *job->g, *g = &window;                                          \
         int64_t positions = g->out_h * g->out_w, columns = g->batch * positions;                 \
         for (int64_t plane = lo; plane < hi; plane++) {                                          \
             int64_t n = plane / g->channels, c = plane % g->channels;                            \
@@ -50,22 +52,33 @@ static double plane_work(const tg_window *g) {
                     /* w = ow·sw + (j·dw - pw) is inside the image for ow in [ow_lo, ow_hi) */   \
                     int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;               \
                     tg_window_inside(w_offset, g->stride_w, g->width, g->out_w, &ow_lo, &ow_hi); \
-                    for (int64_t oh = 0; oh < g->out_h; oh++, dst += g->out_w) {                 \
-                        int64_t h = oh * g->stride_h - g->pad_h + i * g->dilation_h;             \
-                        if (h < 0 || h >= g->height) { /* a whole row of padding */              \
-                            memset(dst, 0, (size_t)g->out_w * sizeof(T));                        \
-                            continue;                                                            \
+                    /* h = oh·sh + h_offset is inside the image for oh in [oh_lo, oh_hi) */       \
+                    int64_t h_offset = i * g->dilation_h - g->pad_h, oh_lo, oh_hi;               \
+                    tg_window_inside(h_offset, g->stride_h, g->height, g->out_h, &oh_lo, &oh_hi); \
+                    size_t row_bytes = (size_t)g->out_w * sizeof(T);                             \
+                    memset(dst, 0, (size_t)oh_lo * row_bytes); /* rows of padding above */       \
+                    dst += oh_lo * g->out_w;                                                     \
+                    /* (no row inside: src is not even formed, it could point outside x) */      \
+                    const T *restrict src = oh_lo < oh_hi                                        \
+                        ? x + (oh_lo * g->stride_h + h_offset) * g->width : x;                   \
+                    int64_t src_step = g->stride_h * g->width;                                   \
+                    if (g->stride_w == 1 && ow_lo == 0 && ow_hi == g->out_w)                     \
+                        /* whole rows inside: one memcpy each (rows are short, 5-30 values,     \
+                         * where a vectorised loop spends more on set-up than on copying) */    \
+                        for (int64_t oh = oh_lo; oh < oh_hi; oh++, dst += g->out_w, src += src_step) \
+                            memcpy(dst, src + w_offset, row_bytes);                              \
+                    else                                                                         \
+                        for (int64_t oh = oh_lo; oh < oh_hi; oh++, dst += g->out_w, src += src_step) { \
+                            for (int64_t ow = 0; ow < ow_lo; ow++) dst[ow] = 0;                  \
+                            if (g->stride_w == 1) /* a unit-stride copy */                       \
+                                for (int64_t ow = ow_lo; ow < ow_hi; ow++)                       \
+                                    dst[ow] = src[ow + w_offset];                                \
+                            else                                                                 \
+                                for (int64_t ow = ow_lo; ow < ow_hi; ow++)                       \
+                                    dst[ow] = src[ow * g->stride_w + w_offset];                  \
+                            for (int64_t ow = ow_hi; ow < g->out_w; ow++) dst[ow] = 0;           \
                         }                                                                        \
-                        const T *restrict src = x + h * g->width; /* w = ow·sw + w_offset */     \
-                        for (int64_t ow = 0; ow < ow_lo; ow++) dst[ow] = 0;                      \
-                        if (g->stride_w == 1) /* a unit-stride copy the compiler vectorises */   \
-                            for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
-                                dst[ow] = src[ow + w_offset];                                    \
-                        else                                                                     \
-                            for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
-                                dst[ow] = src[ow * g->stride_w + w_offset];                      \
-                        for (int64_t ow = ow_hi; ow < g->out_w; ow++) dst[ow] = 0;               \
-                    }                                                                            \
+                    memset(dst, 0, (size_t)(g->out_h - oh_hi) * row_bytes); /* padding below */  \
                 }                                                                                \
         }                                                                                        \
     }                                                                                            \
@@ -90,7 +103,9 @@ static double plane_work(const tg_window *g) {
     /* Planes [lo, hi) of grad_x: zeroed, then every column entry read from them added back. */  \
     static void NAME##_planes(int64_t lo, int64_t hi, void *context) {                           \
         const NAME##_job *job = context;                                                         \
-        const tg_window *g = job->g;                                                             \
+        /* a local copy: memcpy/memset could write anywhere as far as the compiler knows, so     \
+         * fields read through job->g would be loaded again after every row */                  \
+        const tg_window window = *job->g, *g = &window;                                          \
         int64_t positions = g->out_h * g->out_w, columns = g->batch * positions;                 \
         for (int64_t plane = lo; plane < hi; plane++) {                                          \
             int64_t n = plane / g->channels, c = plane % g->channels;                            \
@@ -102,18 +117,21 @@ static double plane_work(const tg_window *g) {
                     const T *restrict src = job->cols + row * columns + n * positions;           \
                     int64_t w_offset = j * g->dilation_w - g->pad_w, ow_lo, ow_hi;               \
                     tg_window_inside(w_offset, g->stride_w, g->width, g->out_w, &ow_lo, &ow_hi); \
-                    for (int64_t oh = 0; oh < g->out_h; oh++, src += g->out_w) {                 \
-                        int64_t h = oh * g->stride_h - g->pad_h + i * g->dilation_h;             \
-                        if (h < 0 || h >= g->height) continue; /* read padding: no input */      \
-                        T *restrict dst = x + h * g->width;                                      \
-                        /* grad_x[h, w] += cols[(c, i, j), (n, oh, ow)],  w = ow·sw + w_offset */ \
-                        if (g->stride_w == 1) /* unit stride: a vectorised add */                \
+                    /* rows oh in [oh_lo, oh_hi) read inside the image; the others read padding */ \
+                    int64_t h_offset = i * g->dilation_h - g->pad_h, oh_lo, oh_hi;               \
+                    tg_window_inside(h_offset, g->stride_h, g->height, g->out_h, &oh_lo, &oh_hi); \
+                    if (oh_lo >= oh_hi) continue;                                                \
+                    src += oh_lo * g->out_w;                                                     \
+                    T *restrict dst = x + (oh_lo * g->stride_h + h_offset) * g->width;           \
+                    int64_t dst_step = g->stride_h * g->width, sw = g->stride_w;                 \
+                    /* grad_x[h, w] += cols[(c, i, j), (n, oh, ow)],  w = ow·sw + w_offset */     \
+                    for (int64_t oh = oh_lo; oh < oh_hi; oh++, src += g->out_w, dst += dst_step) \
+                        if (sw == 1) /* unit stride: a vectorised add */                         \
                             for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
                                 dst[ow + w_offset] += src[ow];                                   \
                         else                                                                     \
                             for (int64_t ow = ow_lo; ow < ow_hi; ow++)                           \
-                                dst[ow * g->stride_w + w_offset] += src[ow];                     \
-                    }                                                                            \
+                                dst[ow * sw + w_offset] += src[ow];                              \
                 }                                                                                \
         }                                                                                        \
     }                                                                                            \
