@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the C core with AddressSanitizer + UndefinedBehaviorSanitizer in a temporary
 # copy of the source tree and run the kernel tests (on both kernel paths) and the op,
-# hostile-input, thread and reliability tests (on the default path) against that build.
+# hostile-input, thread, reliability, convolution and pooling tests (on the default path)
+# against that build.
 # The reliability tests start child interpreters (a thread racing the cross-entropy
 # target, a forked child, absurd thread counts); they inherit LD_PRELOAD and PYTHONPATH,
 # so those children run the instrumented build too.
@@ -23,7 +24,7 @@ cp -r csrc setup.py pyproject.toml "$work/"
 cp -r tinygrad_edu "$work/"
 find "$work/tinygrad_edu" \( -name '*.so' -o -name '_kernels.c' -o -name '__pycache__' \) -prune -exec rm -rf {} +
 cp tests/test_kernels*.py tests/test_ops.py tests/test_hostile_ops.py tests/test_threads.py \
-  tests/test_reliability.py "$work/tests/"
+  tests/test_reliability.py tests/test_conv.py tests/test_pool.py "$work/tests/"
 [ -f tests/conftest.py ] && cp tests/conftest.py "$work/tests/"
 [ -f README.md ] && cp README.md "$work/"
 
@@ -58,4 +59,9 @@ done
 echo "sanitize: op, hostile-input, thread and reliability tests through the public API"
 python -m pytest -q -p no:cacheprovider tests/test_ops.py tests/test_hostile_ops.py tests/test_threads.py \
   tests/test_reliability.py
+# convolution and pooling: the kernels (im2col, col2im, the fused conv, pools), their hostile
+# input, the ops' gradchecks; not the PyTorch comparisons nor the demo (slow, no C of ours)
+echo "sanitize: convolution and pooling tests"
+python -m pytest -q -p no:cacheprovider tests/test_conv.py tests/test_pool.py \
+  -k "not torch and not pytorch and not demo and not gradgradcheck and not benchmarks"
 echo "sanitize: clean (source: $repo)"

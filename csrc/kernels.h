@@ -177,6 +177,22 @@ tg_status tg_im2col_f64(const double *x, double *cols, const tg_window *g);
 tg_status tg_col2im_f32(const float *cols, float *x, const tg_window *g);
 tg_status tg_col2im_f64(const double *cols, double *x, const tg_window *g);
 
+/* A whole convolution, image by image (each image's columns stay in cache):
+ *   forward:  out[n] = W₂ @ im2col(x[n]) + bias   weight (OC, C·KH·KW); bias (OC) or NULL;
+ *             out (N, OC, out_h·out_w), i.e. NCHW
+ *   backward: grad_weight = Σ_n grad_out[n] @ im2col(x[n])ᵀ,  grad_x[n] = col2im(W₂ᵀ @ grad_out[n])
+ *             (either output may be NULL: not computed). Deterministic for any thread count. */
+tg_status tg_conv2d_f32(const float *x, const float *weight, const float *bias, float *out,
+                        int64_t out_channels, const tg_window *g);
+tg_status tg_conv2d_f64(const double *x, const double *weight, const double *bias, double *out,
+                        int64_t out_channels, const tg_window *g);
+tg_status tg_conv2d_f32_backward(const float *x, const float *weight, const float *grad_out,
+                                 float *grad_x, float *grad_weight, int64_t out_channels,
+                                 const tg_window *g);
+tg_status tg_conv2d_f64_backward(const double *x, const double *weight, const double *grad_out,
+                                 double *grad_x, double *grad_weight, int64_t out_channels,
+                                 const tg_window *g);
+
 /* Max pooling:  out[n, c, oh, ow] = max over the window of x (NaN wins; the first maximum
  * wins ties), indices[n, c, oh, ow] = h·width + w of that element within its plane
  * (-1, with out = -inf, for a window made only of padding). out, indices: (batch,

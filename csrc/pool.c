@@ -34,16 +34,32 @@ static double pool_work(const tg_window *g) {
         const tg_window *g;                                                                      \
     } NAME##_job;                                                                                \
                                                                                                  \
+    /* Tap (i, j) of the windows ow in [lo, hi) (win_i/win_j[ow - c0] hold ow's winning tap   \
+     * so far): where x beats the best so far, it becomes the best. */                          \
+    static inline void NAME##_taps(const T *restrict from, int64_t sw, T *restrict best,         \
+                                   TAP *restrict win_i, TAP *restrict win_j, int64_t c0, TAP i,  \
+                                   TAP j, int64_t lo, int64_t hi) {                              \
+        for (int64_t ow = lo; ow < hi; ow++) {                                                   \
+            T value = from[ow * sw];                                                             \
+            /* the first maximum wins ties; a NaN wins over everything */                        \
+            int wins = (value > best[ow]) | (value != value);                                    \
+            best[ow] = wins ? value : best[ow];                                                  \
+            win_i[ow - c0] = wins ? i : win_i[ow - c0];                                          \
+            win_j[ow - c0] = wins ? j : win_j[ow - c0];                                          \
+        }                                                                                        \
+    }                                                                                            \
+                                                                                                 \
     /* Row by row: out[oh, :] starts at -inf and takes each window tap k = (i, j) in turn,       \
      * for a chunk of ow at once, remembering the winning tap. That visits every window's        \
      * elements in the same (i, j) order as window by window would, but as long loops over       \
      * ow, with selects instead of branches, that the compiler vectorises. The winning tap       \
-     * becomes a position h·W + w once per output, at the end. */                                \
+     * (i, j) becomes a position h·W + w once per output, at the end (kept as two numbers,      \
+     * not i·KW + j: splitting that again would cost a division per output). */                 \
     static void NAME##_planes(int64_t lo, int64_t hi, void *context) {                           \
         const NAME##_job *job = context;                                                         \
         const tg_window *g = job->g;                                                             \
         int64_t positions = g->out_h * g->out_w, sw = g->stride_w;                               \
-        TAP tap[TG_POOL_CHUNK];                                                                  \
+        TAP win_i[TG_POOL_CHUNK], win_j[TG_POOL_CHUNK];                                          \
         for (int64_t plane = lo; plane < hi; plane++) {                                          \
             const T *restrict x = job->x + plane * g->height * g->width;                         \
             for (int64_t oh = 0; oh < g->out_h; oh++) {                                          \
@@ -54,7 +70,8 @@ static double pool_work(const tg_window *g) {
                     T *restrict best = job->out + plane * positions + oh * g->out_w;             \
                     /* a window of padding only has no element: -inf, tap -1 */                  \
                     for (int64_t ow = c0; ow < c1; ow++) best[ow] = -INFINITY;                   \
-                    for (int64_t ow = c0; ow < c1; ow++) tap[ow - c0] = -1;                      \
+                    for (int64_t ow = c0; ow < c1; ow++) win_i[ow - c0] = -1;                    \
+                    for (int64_t ow = c0; ow < c1; ow++) win_j[ow - c0] = 0;                     \
                     for (int64_t i = i_lo; i < i_hi; i++) {                                      \
                         const T *restrict x_row = x + (h0 + i * g->dilation_h) * g->width;       \
                         for (int64_t j = 0; j < g->kernel_w; j++) {                              \
@@ -63,22 +80,20 @@ static double pool_work(const tg_window *g) {
                             tg_window_inside(w_offset, sw, g->width, g->out_w, &ow_lo, &ow_hi);  \
                             ow_lo = ow_lo > c0 ? ow_lo : c0;                                     \
                             ow_hi = ow_hi < c1 ? ow_hi : c1;                                     \
-                            TAP k = (TAP)(i * g->kernel_w + j);                                  \
-                            for (int64_t ow = ow_lo; ow < ow_hi; ow++) {                         \
-                                T value = x_row[ow * sw + w_offset];                             \
-                                /* the first maximum wins ties; a NaN wins over everything */    \
-                                int wins = (value > best[ow]) | (value != value);                \
-                                best[ow] = wins ? value : best[ow];                              \
-                                tap[ow - c0] = wins ? k : tap[ow - c0];                          \
-                            }                                                                    \
+                            const T *restrict from = x_row + w_offset;                           \
+                            /* stride 2 (the usual 2x2 pooling) as a constant: the compiler     \
+                             * then vectorises the strided reads, which it cannot for any sw */  \
+                            if (sw == 2)                                                         \
+                                NAME##_taps(from, 2, best, win_i, win_j, c0, (TAP)i, (TAP)j, ow_lo, ow_hi);           \
+                            else                                                                 \
+                                NAME##_taps(from, sw, best, win_i, win_j, c0, (TAP)i, (TAP)j, ow_lo, ow_hi);          \
                         }                                                                        \
                     }                                                                            \
                     int64_t *indices = job->indices + plane * positions + oh * g->out_w;         \
                     for (int64_t ow = c0; ow < c1; ow++) {                                       \
-                        TAP k = tap[ow - c0];                                                    \
-                        int64_t h = h0 + (k / g->kernel_w) * g->dilation_h;                      \
-                        int64_t w = ow * sw - g->pad_w + (k % g->kernel_w) * g->dilation_w;      \
-                        indices[ow] = k < 0 ? -1 : h * g->width + w;                             \
+                        int64_t h = h0 + (int64_t)win_i[ow - c0] * g->dilation_h;                \
+                        int64_t w = ow * sw - g->pad_w + (int64_t)win_j[ow - c0] * g->dilation_w; \
+                        indices[ow] = win_i[ow - c0] < 0 ? -1 : h * g->width + w;                \
                     }                                                                            \
                 }                                                                                \
             }                                                                                    \

@@ -192,6 +192,96 @@ def test_kernel_non_int_arguments_raise_type_error():
             kernels.im2col(np.ones((1, 1, 6, 6)), bad)
 
 
+def test_fused_conv_kernel_matches_im2col_and_a_gemm(rng):
+    """kernels.conv2d/conv2d_backward (image by image) against im2col -> matmul -> col2im on
+    the whole batch, incl. strides, uneven padding, dilation, an empty batch and no channels."""
+    cases = [((3, 2, 7, 6), (4, 2, 3, 2), (1, 2), ((1, 0), (2, 1)), (2, 1)),
+             ((10, 3, 8, 8), (5, 3, 3, 3), 2, 1, 1), ((0, 2, 4, 4), (3, 2, 3, 3), 1, 0, 1),
+             ((2, 0, 4, 4), (3, 0, 3, 3), 1, 1, 1)]  # fmt: skip
+    for x_shape, w_shape, stride, padding, dilation in cases:
+        x, weight = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+        bias = rng.standard_normal(w_shape[0])
+        window = dict(stride=stride, padding=padding, dilation=dilation)
+        cols = kernels.im2col(x, w_shape[2:], **window)
+        weight_2d = weight.reshape(w_shape[0], -1)
+        out = kernels.conv2d(x, weight, bias, **window)
+        expected = (weight_2d @ cols).reshape(w_shape[0], x_shape[0], *out.shape[2:])
+        np.testing.assert_allclose(out, expected.transpose(1, 0, 2, 3) + bias[:, None, None],
+                                   rtol=1e-12, atol=1e-12)  # fmt: skip
+        grad = rng.standard_normal(out.shape)
+        grad_2d = grad.transpose(1, 0, 2, 3).reshape(w_shape[0], -1)
+        grad_x, grad_weight = kernels.conv2d_backward(x, weight, grad, **window)
+        np.testing.assert_allclose(grad_weight, (grad_2d @ cols.T).reshape(w_shape), rtol=1e-12,
+                                   atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(grad_x, kernels.col2im(weight_2d.T @ grad_2d, x_shape,
+                                                          w_shape[2:], **window), atol=1e-12)  # fmt: skip
+        only_x = kernels.conv2d_backward(x, weight, grad, **window, weight_grad=False)
+        only_weight = kernels.conv2d_backward(x, weight, grad, **window, input_grad=False)
+        assert only_x[1] is None and only_weight[0] is None
+        np.testing.assert_array_equal(only_x[0], grad_x)
+        np.testing.assert_array_equal(only_weight[1], grad_weight)
+
+
+def test_fused_conv_kernel_gives_the_same_bits_on_one_and_two_threads(rng):
+    """grad_weight is summed over a fixed split of the batch, not one part per thread."""
+    x = rng.standard_normal((13, 3, 9, 9)).astype(np.float32)
+    weight = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    grad = rng.standard_normal((13, 8, 9, 9)).astype(np.float32)
+    threads, results = tg.get_num_threads(), []
+    for n in (1, 2):
+        tg.set_num_threads(n)
+        results.append((kernels.conv2d(x, weight, None, padding=1),
+                        *kernels.conv2d_backward(x, weight, grad, padding=1)))  # fmt: skip
+    tg.set_num_threads(threads)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_fused_conv_kernel_hostile_input_raises():
+    x, weight, grad = np.ones((2, 3, 6, 6)), np.ones((4, 3, 3, 3)), np.ones((2, 4, 4, 4))
+    with pytest.raises(TypeError, match="weight"):
+        kernels.conv2d(x, weight.astype(np.float32))
+    with pytest.raises(TypeError, match=r"\bx\b"):
+        kernels.conv2d(x.astype(np.int64), weight)
+    with pytest.raises(TypeError, match="bias"):
+        kernels.conv2d(x, weight, np.ones(4, np.float32))
+    with pytest.raises(TypeError, match="bias"):
+        kernels.conv2d(x, weight, [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match="bias must have shape"):
+        kernels.conv2d(x, weight, np.ones(3))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.conv2d(x, weight, np.ones(8)[::2])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.conv2d(x.transpose(0, 1, 3, 2), weight)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.conv2d(x, weight.transpose(0, 1, 3, 2))
+    with pytest.raises(ValueError, match="input channels"):
+        kernels.conv2d(x, np.ones((4, 2, 3, 3)))
+    with pytest.raises(ValueError, match="weight must be 4-D"):
+        kernels.conv2d(x, np.ones((4, 3, 3)))
+    with pytest.raises(ValueError, match="kernel_size"):
+        kernels.conv2d(x, np.ones((4, 3, 0, 3)))
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        kernels.conv2d(x, np.ones((4, 3, 7, 7)))
+    for name, value in (("stride", 0), ("stride", -2), ("padding", -1), ("dilation", 0),
+                        ("padding", 2**31), ("dilation", 2**40)):  # fmt: skip
+        with pytest.raises(ValueError, match=name):
+            kernels.conv2d(x, weight, **{name: value})
+        with pytest.raises(ValueError, match=name):
+            kernels.conv2d_backward(x, weight, grad, **{name: value})
+    with pytest.raises(ValueError, match="too many"):
+        kernels.conv2d(x, weight, padding=2**30)
+    with pytest.raises(ValueError, match="grad_out must have the output's shape"):
+        kernels.conv2d_backward(x, weight, np.ones((2, 4, 4, 5)))
+    with pytest.raises(TypeError, match="grad_out"):
+        kernels.conv2d_backward(x, weight, grad.astype(np.float32))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.conv2d_backward(x, weight, np.ones((2, 4, 4, 8))[..., ::2])
+    assert kernels.conv2d(np.ones((0, 3, 6, 6)), weight).shape == (0, 4, 4, 4)
+    # a huge stride: one output position, reading only the first window
+    np.testing.assert_array_equal(kernels.conv2d(x, weight, stride=2**31 - 1), np.full((2, 4, 1, 1), 27.0))
+
+
 # ---------------------------------------------------------------- F.conv2d / F.conv1d
 
 CONV_CASES = [  # x shape, weight shape, stride, padding, dilation, groups
@@ -379,6 +469,21 @@ def test_conv2d_matches_pytorch(x_shape, w_shape, stride, padding, dilation, gro
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **TORCH_TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("module, arguments", [
+    ("Conv2d", "1, 6, 5"),
+    ("Conv2d", "1, 6, (5, 3), stride=2, padding=(1, 2), dilation=(2, 1), bias=False"),
+    ("Conv2d", "4, 8, 3, padding='same', groups=4, padding_mode='circular'"),
+    ("Conv2d", "2, 4, 3, padding='valid'"),
+    ("Conv1d", "3, 6, 3, stride=2, padding=1, dilation=2, groups=3, padding_mode='reflect'"),
+    ("Conv1d", "3, 6, 3, padding='same'"),
+])  # fmt: skip
+def test_conv_module_reprs_match_pytorch(module, arguments):
+    torch = pytest.importorskip("torch")
+    ours, theirs = (eval(f"{lib}.{module}({arguments})", {"nn": nn, "torch": torch})
+                    for lib in ("nn", "torch.nn"))  # fmt: skip
+    assert repr(ours) == repr(theirs)
+
+
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("dims", [1, 2])
 def test_modules_load_pytorch_state_and_agree(mode, dims, rng):
@@ -460,13 +565,68 @@ def test_backward_functions_record_ops_on_tensors(rng):
     assert check_gradients(lambda t: ops_conv.im2col(t, window), [x], rng)
 
 
-@pytest.mark.skipif(not hasattr(tg, "gradgradcheck"), reason="needs the create_graph engine")
 @pytest.mark.parametrize("groups", [1, 2])
 def test_conv2d_gradgradcheck(groups, rng):
+    """groups=1 runs the fused Conv2d op (whose create_graph backward records Im2Col, MatMul
+    and Col2Im), groups=2 the composed ops."""
     x, w = rng.standard_normal((1, 2, 4, 4)), rng.standard_normal((2, 2 // groups, 2, 2))
     inputs = [tg.Tensor(x, requires_grad=True), tg.Tensor(w, requires_grad=True)]
     assert tg.gradgradcheck(lambda a, b: F.conv2d(a, b, stride=1, padding=1, groups=groups),
                             inputs)  # fmt: skip
+
+
+@pytest.mark.parametrize("stride, padding, dilation", [(2, 1, 1), ((1, 2), (0, 2), (2, 1))])
+def test_conv2d_with_bias_gradgradcheck(stride, padding, dilation, rng):
+    x, w, b = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3)
+    inputs = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    # squared, so that the second derivative is not zero everywhere (conv is bilinear)
+    assert tg.gradgradcheck(lambda *t: F.conv2d(*t, stride=stride, padding=padding,
+                                                 dilation=dilation) ** 2, inputs)  # fmt: skip
+
+
+def test_conv1d_gradgradcheck(rng):
+    x, w, b = rng.standard_normal((2, 2, 7)), rng.standard_normal((3, 2, 3)), rng.standard_normal(3)
+    inputs = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    assert tg.gradgradcheck(lambda *t: F.conv1d(*t, stride=2, padding=1, dilation=1) ** 2, inputs)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_create_graph_gradients_equal_the_kernels(bias, rng):
+    """The fused op's two backward paths (C kernel on arrays, recorded ops under create_graph)
+    give the same first derivatives (gradgradcheck differentiates the second path only)."""
+    arrays = [rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 2))]
+    arrays += [rng.standard_normal(4)] if bias else []
+    upstream = rng.standard_normal((3, 4, 3, 5))
+
+    def grads(create_graph):
+        inputs = [tg.Tensor(a, requires_grad=True) for a in arrays]
+        out = F.conv2d(*inputs, stride=(2, 1), padding=1, dilation=(1, 2))
+        found = tg.autograd.grad((out * tg.Tensor(upstream)).sum(), inputs,
+                                 create_graph=create_graph)  # fmt: skip
+        return [g.detach().numpy() for g in found]
+
+    for fast, recorded in zip(grads(False), grads(True)):
+        np.testing.assert_allclose(fast, recorded, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_second_derivatives_match_torch(rng):
+    """d/d(x, W, b) of <grad of Σ conv², v>: the create_graph path against PyTorch's."""
+    torch = pytest.importorskip("torch")
+    x, w, b = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    directions = [rng.standard_normal(a.shape) for a in (x, w, b)]
+
+    def second(lib, conv, tensor):
+        inputs = [tensor(a) for a in (x, w, b)]
+        loss = (conv(*inputs, stride=2, padding=1) ** 2).sum()
+        grads = lib.autograd.grad(loss, inputs, create_graph=True)
+        total = sum((g * tensor(v)).sum() for g, v in zip(grads, directions))
+        return [g.detach().numpy() for g in lib.autograd.grad(total, inputs)]
+
+    ours = second(tg, F.conv2d, lambda a: tg.Tensor(a, requires_grad=True))
+    theirs = second(torch, torch.nn.functional.conv2d,
+                    lambda a: torch.tensor(a, requires_grad=True))  # fmt: skip
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-10)
 
 
 def test_the_benchmarks_numpy_baseline_computes_the_same_gradients(rng):

@@ -375,6 +375,30 @@ def test_batch_norm_2d_matches_pytorch_in_train_and_eval(rng):
                                atol=1e-5)  # fmt: skip
 
 
+@pytest.mark.parametrize("module, arguments", [
+    ("BatchNorm2d", "16"),
+    ("BatchNorm2d", "4, eps=1e-3, momentum=None, affine=False"),
+    ("BatchNorm2d", "4, momentum=0.5, track_running_stats=False"),
+    ("BatchNorm1d", "8"),
+    ("BatchNorm1d", "8, eps=0.5, affine=False, track_running_stats=False"),
+    ("MaxPool2d", "2"),
+    ("MaxPool2d", "(3, 2), stride=1, padding=1, dilation=2, ceil_mode=True"),
+    ("MaxPool2d", "3, return_indices=True"),
+    ("AvgPool2d", "3, stride=2, padding=1, ceil_mode=True, count_include_pad=False"),
+    ("AdaptiveAvgPool2d", "4"),
+])  # fmt: skip
+def test_normalization_and_pool_reprs_match_pytorch(module, arguments):
+    """PyTorch's repr, field for field. Newer PyTorch also shows BatchNorm's `bias=` switch
+    (a constructor argument tinygrad_edu does not have: the bias comes with affine), so that
+    one field is left out of its string before comparing."""
+    import re
+
+    torch = pytest.importorskip("torch")
+    ours, theirs = (eval(f"{lib}.{module}({arguments})", {"nn": nn, "torch": torch})
+                    for lib in ("nn", "torch.nn"))  # fmt: skip
+    assert repr(ours) == re.sub(r", bias=(True|False)", "", repr(theirs))
+
+
 def test_pool_module_reprs_match_pytorch():
     torch = pytest.importorskip("torch")
     assert repr(nn.MaxPool2d(3, 2, 1)) == repr(torch.nn.MaxPool2d(3, 2, 1))
@@ -417,9 +441,32 @@ def test_pool_backward_functions_record_ops_on_tensors(rng):
     assert check_gradients(lambda t: ops_conv.avg_pool2d(t, pool), [x], rng)
 
 
-@pytest.mark.skipif(not hasattr(tg, "gradgradcheck"), reason="needs the create_graph engine")
 def test_pools_gradgradcheck(rng):
     x = tg.Tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
     assert tg.gradgradcheck(lambda t: F.max_pool2d(t, 3, 2, 1) ** 2, [x])
     assert tg.gradgradcheck(lambda t: F.avg_pool2d(t, 3, 2, 1, count_include_pad=False) ** 2,
                             [x])  # fmt: skip
+    assert tg.gradgradcheck(lambda t: F.avg_pool2d(t, 2, 1, 1, ceil_mode=True) ** 2, [x])
+    assert tg.gradgradcheck(lambda t: F.adaptive_avg_pool2d(t, (2, 3)) ** 2, [x])
+    assert tg.gradgradcheck(lambda t: F.max_pool2d(t, 2, 1, dilation=2, ceil_mode=True) ** 2, [x])
+
+
+@pytest.mark.parametrize("pool", ["max", "avg", "adaptive"])
+def test_pool_second_derivatives_match_torch(pool, rng):
+    """d/dx of <grad of Σ pool(x)³, v> through the create_graph path, against PyTorch's."""
+    torch = pytest.importorskip("torch")
+    x, direction = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((2, 3, 6, 5))
+    calls = {"max": lambda f, t: f.max_pool2d(t, 3, 2, 1),
+             "avg": lambda f, t: f.avg_pool2d(t, 3, 2, 1, count_include_pad=False),
+             "adaptive": lambda f, t: f.adaptive_avg_pool2d(t, (4, 3))}  # fmt: skip
+
+    def second(lib, functional, tensor):
+        t = tensor(x)
+        (grad,) = lib.autograd.grad((calls[pool](functional, t) ** 3).sum(), [t],
+                                    create_graph=True)  # fmt: skip
+        (hessian_v,) = lib.autograd.grad((grad * tensor(direction)).sum(), [t])
+        return hessian_v.detach().numpy()
+
+    ours = second(tg, F, lambda a: tg.Tensor(a, requires_grad=True))
+    theirs = second(torch, torch.nn.functional, lambda a: torch.tensor(a, requires_grad=True))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)

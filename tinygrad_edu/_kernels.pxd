@@ -85,6 +85,17 @@ cdef extern from "kernels.h" nogil:
     tg_status tg_im2col_f64(const double *x, double *cols, const tg_window *g)
     tg_status tg_col2im_f32(const float *cols, float *x, const tg_window *g)
     tg_status tg_col2im_f64(const double *cols, double *x, const tg_window *g)
+    tg_status tg_conv2d_f32(const float *x, const float *weight, const float *bias, float *out,
+                            int64_t out_channels, const tg_window *g)
+    tg_status tg_conv2d_f64(const double *x, const double *weight, const double *bias,
+                            double *out, int64_t out_channels, const tg_window *g)
+    tg_status tg_conv2d_f32_backward(const float *x, const float *weight, const float *grad_out,
+                                     float *grad_x, float *grad_weight, int64_t out_channels,
+                                     const tg_window *g)
+    tg_status tg_conv2d_f64_backward(const double *x, const double *weight,
+                                     const double *grad_out, double *grad_x,
+                                     double *grad_weight, int64_t out_channels,
+                                     const tg_window *g)
     tg_status tg_max_pool2d_f32(const float *x, float *out, int64_t *indices, const tg_window *g)
     tg_status tg_max_pool2d_f64(const double *x, double *out, int64_t *indices,
                                 const tg_window *g)

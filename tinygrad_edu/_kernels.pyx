@@ -893,6 +893,116 @@ def col2im(ndarray cols not None, input_shape, kernel_size, stride=1, padding=0,
     return x
 
 
+cdef tuple _conv_operands(ndarray x, ndarray weight, str kernel):
+    """(typenum, image dims) after checking x (N, C, H, W) and weight (OC, C, KH, KW):
+    the same dtype, C-contiguous, channels that match (groups are not fused)."""
+    cdef int typenum = float_type(x, kernel, "x")
+    check_image(x, typenum, kernel, "x")
+    check_dtype(weight, typenum, kernel, "weight", x, "x")
+    check_ndim(weight, 4, kernel, "weight")
+    check_layout(weight, kernel, "weight", False)
+    if shape(weight)[1] != shape(x)[1]:
+        raise ValueError(f"{kernel}: weight {shape(weight)} must have x's {shape(x)[1]} input "
+                         f"channels on axis 1 (x {shape(x)})")
+    return typenum, shape(x)
+
+
+def conv2d(ndarray x not None, ndarray weight not None, bias=None, stride=1, padding=0,
+           dilation=1):
+    """out[n, o, oh, ow] = bias[o] + Σ_{c,i,j} weight[o, c, i, j] · x[n, c, oh·sh - ph + i·dh, ow·sw - pw + j·dw].
+
+    Image by image: out[n] = W₂ @ im2col(x[n]) + bias with W₂ = weight as (OC, C·KH·KW),
+    while image n's columns are in cache. x (N, C, H, W), weight (OC, C, KH, KW), bias
+    (OC,) or None: one float dtype, C-contiguous. Returns out (N, OC, OH, OW).
+    """
+    cdef str kernel = "conv2d"
+    typenum, dims = _conv_operands(x, weight, kernel)
+    kernel_size = shape(weight)[2:]
+    kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w = _conv_window(
+        dims, kernel_size, stride, padding, dilation, kernel)
+    cdef int64_t out_channels = shape(weight)[0]
+    cdef ndarray b
+    cdef const void *pb = NULL
+    if bias is not None:
+        if not isinstance(bias, np.ndarray):
+            raise TypeError(f"{kernel}: bias must be a numpy.ndarray or None, "
+                            f"got {type(bias).__name__}")
+        b = <ndarray>bias
+        check_dtype(b, typenum, kernel, "bias", x, "x")
+        check_layout(b, kernel, "bias", False)
+        if shape(b) != (out_channels,):
+            raise ValueError(f"{kernel}: bias must have shape ({out_channels},), got {shape(b)}")
+        pb = cnp.PyArray_DATA(b)
+    cdef cnp.npy_intp out_dims[4]
+    out_dims[0], out_dims[1], out_dims[2], out_dims[3] = dims[0], out_channels, out_h, out_w
+    cdef ndarray out = <ndarray>cnp.PyArray_EMPTY(4, out_dims, typenum, 0)
+    cdef tg_window g = make_window(dims, kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w)
+    cdef const void *px = cnp.PyArray_DATA(x)
+    cdef const void *pw = cnp.PyArray_DATA(weight)
+    cdef void *po = cnp.PyArray_DATA(out)
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_conv2d_f32(<const float *>px, <const float *>pw, <const float *>pb,
+                                   <float *>po, out_channels, &g)
+    else:
+        with nogil:
+            status = tg_conv2d_f64(<const double *>px, <const double *>pw, <const double *>pb,
+                                   <double *>po, out_channels, &g)
+    check_status(status, kernel)
+    return out
+
+
+def conv2d_backward(ndarray x not None, ndarray weight not None, ndarray grad_out not None,
+                    stride=1, padding=0, dilation=1, bint input_grad=True,
+                    bint weight_grad=True):
+    """(grad_x, grad_weight) of conv2d for the gradient grad_out (N, OC, OH, OW) of its output:
+
+        grad_weight = Σ_n grad_out[n] @ im2col(x[n])ᵀ     grad_x[n] = col2im(W₂ᵀ @ grad_out[n])
+
+    image by image. Either is None when not asked for (input_grad, weight_grad); the bias's
+    gradient is grad_out summed over (N, OH, OW), left to numpy. The result is the same for
+    any thread count.
+    """
+    cdef str kernel = "conv2d_backward"
+    typenum, dims = _conv_operands(x, weight, kernel)
+    kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w = _conv_window(
+        dims, shape(weight)[2:], stride, padding, dilation, kernel)
+    cdef int64_t out_channels = shape(weight)[0]
+    check_dtype(grad_out, typenum, kernel, "grad_out", x, "x")
+    check_layout(grad_out, kernel, "grad_out", False)
+    expected = (dims[0], out_channels, out_h, out_w)
+    if shape(grad_out) != expected:
+        raise ValueError(f"{kernel}: grad_out must have the output's shape {expected}, "
+                         f"got {shape(grad_out)}")
+    cdef ndarray grad_x = None, grad_weight = None
+    cdef void *pgx = NULL
+    cdef void *pgw = NULL
+    if input_grad:
+        grad_x = np.empty(dims, dtype=x.dtype)
+        pgx = cnp.PyArray_DATA(grad_x)
+    if weight_grad:
+        grad_weight = np.empty(shape(weight), dtype=x.dtype)
+        pgw = cnp.PyArray_DATA(grad_weight)
+    cdef tg_window g = make_window(dims, kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w)
+    cdef const void *px = cnp.PyArray_DATA(x)
+    cdef const void *pw = cnp.PyArray_DATA(weight)
+    cdef const void *pg = cnp.PyArray_DATA(grad_out)
+    cdef tg_status status
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            status = tg_conv2d_f32_backward(<const float *>px, <const float *>pw,
+                                            <const float *>pg, <float *>pgx, <float *>pgw,
+                                            out_channels, &g)
+    else:
+        with nogil:
+            status = tg_conv2d_f64_backward(<const double *>px, <const double *>pw,
+                                            <const double *>pg, <double *>pgx, <double *>pgw,
+                                            out_channels, &g)
+    check_status(status, kernel)
+    return grad_x, grad_weight
+
+
 def _pool_window(dims, kernel_size, stride, padding, dilation, bint ceil_mode, str kernel):
     """(kernel, stride, padding, dilation, out_h, out_w) of a pooling, checked as PyTorch."""
     kernel_hw = _window_pair(kernel_size, kernel, "kernel_size", 1)

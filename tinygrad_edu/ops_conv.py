@@ -86,6 +86,51 @@ def col2im(cols, x_shape, window):
     return kernels.col2im(_contiguous(cols), x_shape, **window)
 
 
+# ---------------------------------------------------------------- the whole convolution
+
+
+class Conv2d(Function):
+    """Forward: out[n] = W₂ @ im2col(x)[n] + b, W₂ = W as (OC, C·KH·KW)   (groups = 1)
+              x (N, C, H, W), W (OC, C, KH, KW), b (OC,) -> out (N, OC, OH, OW)
+              (C kernel, csrc/conv.c: image by image, so each image's columns stay in cache)
+    Local:    linear in W (∂out/∂W₂ = cols) and in x (∂out/∂cols = W₂), ∂out/∂b = 1
+    Backward: grad_W₂ = Σ_n grad[n] @ cols_nᵀ,  grad_x = col2im(W₂ᵀ @ grad),  grad_b = Σ_{n,oh,ow} grad
+              The same three lines as im2col -> MatMul -> reshape would give, in one kernel;
+              under create_graph they are recorded as those ops (Im2Col, MatMul, Col2Im).
+    """
+
+    def forward(self, x, weight, bias=None, *, window):
+        self.x, self.weight, self.window = _contiguous(x), _contiguous(weight), window
+        conv = {key: window[key] for key in ("stride", "padding", "dilation")}
+        bias = None if bias is None else _contiguous(bias)
+        return kernels.conv2d(self.x, self.weight, bias, **conv)
+
+    def backward(self, grad):
+        wants_x, wants_weight = self.needs_input_grad[:2]
+        wants_bias = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        if _on_graph(grad):  # create_graph: the same derivative, as ops that can be differentiated
+            grad_x, grad_weight = self._backward_as_ops(grad, wants_x, wants_weight)
+        else:
+            conv = {key: self.window[key] for key in ("stride", "padding", "dilation")}
+            grad = _contiguous(grad.astype(self.x.dtype, copy=False))
+            grad_x, grad_weight = kernels.conv2d_backward(
+                self.x, self.weight, grad, **conv, input_grad=wants_x, weight_grad=wants_weight)
+        grad_bias = grad.sum(axis=(0, 2, 3)) if wants_bias else None
+        return (grad_x, grad_weight, grad_bias)[: len(self.needs_input_grad)]
+
+    def _backward_as_ops(self, grad, wants_x, wants_weight) -> tuple:
+        """grad_W₂ = grad₂ @ colsᵀ and grad_x = col2im(W₂ᵀ @ grad₂), grad₂ = grad as (OC, N·OH·OW)."""
+        out_channels = self.weight.shape[0]
+        grad_2d = grad.permute(1, 0, 2, 3).reshape(out_channels, -1)
+        weight_2d = self.weight.reshape(out_channels, -1)
+        grad_x = grad_weight = None
+        if wants_weight:
+            grad_weight = (grad_2d @ im2col(self.x, self.window).T).reshape(self.weight.shape)
+        if wants_x:
+            grad_x = col2im(weight_2d.T @ grad_2d, self.x.shape, self.window)
+        return grad_x, grad_weight
+
+
 # ---------------------------------------------------------------- max pooling
 
 

@@ -148,12 +148,13 @@ def _conv2d(x, weight, bias, stride, pairs, dilation, groups) -> Tensor:
         if bias.shape != (out_channels,):
             raise ValueError(f"conv2d: bias must have shape ({out_channels},), got {bias.shape}")
     window = {"kernel_size": kernel_size, "stride": stride, "padding": pairs, "dilation": dilation}
+    if groups == 1:  # the C kernel: im2col -> GEMM (+ bias) image by image, NCHW out
+        inputs = (x, weight) if bias is None else (x, weight, bias)
+        return apply(ops_conv.Conv2d, *inputs, window=window)
+    # one smaller product per group: its output channels see only its input channels
     cols = apply(ops_conv.Im2Col, x, window=window)  # (C·KH·KW, N·OH·OW)
-    if groups == 1:
-        out = weight.reshape(out_channels, -1) @ cols  # one GEMM: (OC, N·OH·OW)
-    else:  # one smaller product per group: its output channels see only its input channels
-        per_group = cols.reshape(groups, cols.shape[0] // groups, cols.shape[1])
-        out = weight.reshape(groups, out_channels // groups, -1) @ per_group
+    per_group = cols.reshape(groups, cols.shape[0] // groups, cols.shape[1])
+    out = weight.reshape(groups, out_channels // groups, -1) @ per_group
     out = out.reshape(out_channels, batch, out_h, out_w).permute(1, 0, 2, 3)
     return out if bias is None else out + bias.reshape(1, out_channels, 1, 1)
 
@@ -359,7 +360,7 @@ class _ConvNd(Module):
             f"stride={self.stride}"
         )
         if self.padding != (0,) * self.spatial:
-            text += f", padding={self.padding!r}"
+            text += f", padding={self.padding}"  # as PyTorch: padding=same, no quotes
         if self.dilation != (1,) * self.spatial:
             text += f", dilation={self.dilation}"
         if self.groups != 1:
