@@ -91,10 +91,13 @@ static void free_aligned_buffer(void *aligned) {
     if (aligned) free(((unsigned char **)aligned)[-1]);
 }
 
-/* Threads worth starting: a fork/join and a few barriers cost microseconds,
- * so each thread should get at least about a million multiply-adds. */
+/* Threads worth starting: waking a sleeping thread costs microseconds, so
+ * each thread should get at least about a million multiply-adds. */
+#define TG_MAX_GEMM_PARTS 256
+
 static int gemm_threads(int64_t m, int64_t n, int64_t k) {
-    return tg_threads_for((double)m * (double)n * (double)k, 1 << 20);
+    int threads = tg_threads_for((double)m * (double)n * (double)k, 1 << 20);
+    return threads < TG_MAX_GEMM_PARTS ? threads : TG_MAX_GEMM_PARTS;
 }
 
 /* The block sizes for a microkernel: its config's, where it fixes them, else
