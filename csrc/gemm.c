@@ -7,9 +7,10 @@
  * "microkernel" arrange exactly that (Goto & van de Geijn 2008; BLIS):
  *
  *   loop 5  for jc in steps of NC:   a KC x NC panel of op(B) ...     (L3)
- *   loop 4   for pc in steps of KC:  ... of depth KC: pack it        -> b_packed
+ *   loop 4   for pc in steps of KC:  ... of depth KC
  *   loop 3    for ic in steps of MC: an MC x KC block of op(A): pack -> a_packed (L2)
- *   loop 2     for jr in steps of NR: one KC x NR sliver of b_packed  (L1)
+ *   loop 2     for jr in steps of NR: one KC x NR sliver of op(B), packed -> b_packed
+ *                                     on its first use (ic = 0)     (L1)
  *   loop 1      for ir in steps of MR: one MR x KC sliver of a_packed
  *                 microkernel: the MR x NR tile of C += sliver_A @ sliver_B,
  *                 kept in vector registers for all KC steps (register blocking)
@@ -27,11 +28,11 @@
  * 32 KB B sliver in 8 ways beside 12 KB A slivers in 3), by BLIS's analytical
  * model. docs/gemm.md has the rule and the measured effect of each step.
  *
- * Threads (OpenMP): C is cut into one panel per thread (whole NR-column or
- * MR-row slivers) and each thread runs the five loops on its panel with
- * private packing buffers: no barriers inside a product, so a thread that
- * loses its core to another process delays only the end of the call, not
- * every block of it. Every element of C is
+ * Threads (OpenMP): C is cut along its longer side into one part per thread
+ * (whole NR-column or MR-row slivers) and each thread runs the five loops on
+ * its part with private packing buffers (allocated by the caller): no barriers
+ * inside a product, so a thread that loses its core to another process delays
+ * only the end of the call, not every block of it. Every element of C is
  * summed in the same order (kc rounds, then p within a round) whatever the
  * panel it falls in, so results are bitwise identical for any thread count.
  */
