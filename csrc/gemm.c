@@ -101,6 +101,31 @@ static int gemm_threads(int64_t m, int64_t n, int64_t k) {
     return threads < TG_MAX_GEMM_PARTS ? threads : TG_MAX_GEMM_PARTS;
 }
 
+/* Part `part` of `parts` of an m x n C, for one thread:
+ * rows [row0, row0 + rows) x columns [col0, col0 + cols).
+ * The split goes along the longer side of C, in whole slivers: columns (NR)
+ * when C is at least as wide as tall, else rows (MR). Each part then packs all
+ * of the other operand for itself: a column split packs op(A) once per part
+ * (m x k numbers), a row split packs op(B) once per part (k x n), so cutting
+ * the longer side duplicates the smaller of the two. No part waits for
+ * another: no barrier, no shared packed buffer, no shared writes. */
+typedef struct {
+    int64_t row0, rows, col0, cols;
+} c_part;
+
+static c_part split_c(int64_t mr, int64_t nr, int part, int parts, int64_t m, int64_t n) {
+    c_part piece = {0, m, 0, n};
+    int64_t lo, hi;
+    if (n >= m) {
+        tg_share(ceil_div(n, nr), part, parts, &lo, &hi);
+        piece.col0 = min64(lo * nr, n), piece.cols = min64(hi * nr, n) - piece.col0;
+    } else {
+        tg_share(ceil_div(m, mr), part, parts, &lo, &hi);
+        piece.row0 = min64(lo * mr, m), piece.rows = min64(hi * mr, m) - piece.row0;
+    }
+    return piece;
+}
+
 /* The block sizes for a microkernel: its config's, where it fixes them, else
  * the cache rule's (tg_blocking_rule: cache.c). */
 static tg_block_sizes config_blocking(int64_t mr, int64_t nr, int64_t kc, int64_t mc, int64_t nc,
