@@ -2,7 +2,8 @@
  * and cachegrind, whose instruction and cache-miss counts do not move with the
  * machine's load (wall-clock times on a shared machine do).
  *
- *   gcc -O3 -std=c99 -Icsrc -fopenmp -DTG_HAVE_OPENMP=1 scripts/gemm_probe.c csrc/[a-z]*.c -ldl -lm
+ *   gcc -O3 -std=c99 -Icsrc -fopenmp -DTG_HAVE_OPENMP=1 scripts/gemm_probe.c csrc/[a-z]*.c \
+ *       -o probe -ldl -lm
  *   probe WHO[,WHO...] DTYPE M K N TRANS_A TRANS_B REPS [THREADS] [ROUNDS]
  *     WHO: a kernel name (generic, avx2, avx512) or "openblas" (the library in
  *     $OPENBLAS_SO, NumPy's scipy_openblas64_ build; honours OPENBLAS_CORETYPE)
