@@ -58,12 +58,19 @@ typedef struct {
 } blocking;
 
 /* Packing B pays off when each B sliver serves many A slivers. With few rows
- * of A (a small batch) it does not: a row-major B is then read in place (its
+ * of A and a small B it does not: a row-major B is then read in place (its
  * full NR-column slivers; a ragged last sliver is still packed, zero-padded).
- * Measured (AVX-512, one thread): 32x256 @ 256x784 goes from 79 to 117
- * GFLOP/s in float32; from m = 128 on, packing is as fast or faster, and at
- * 512+ (power-of-two strides thrash the caches) much faster. */
+ * Measured (AVX-512, one thread): 32x256 @ 256x784 went from 79 to 117 GFLOP/s
+ * in float32 when B was packed as a whole panel first. Since B slivers are
+ * packed on first use (into L1), that product is faster packed again
+ * (same-run ratios to OpenBLAS, medians of 5: AVX2 float64 0.84x in place,
+ * 0.92x packed; AVX-512 float64 1.23x, 1.56x; float32 +3-7%): a B of many
+ * rows, read in place with a stride, spreads each sliver over few L1 sets.
+ * Only a B that fits in L1 whole (32 KB, the smallest common L1d) is still
+ * read in place: the 32 x 32 and 64 x 64 squares, where packing's own cost
+ * is what matters (1.88x against 1.54x at 32, AVX-512). */
 #define B_IN_PLACE_MAX_M 96
+#define B_IN_PLACE_MAX_BYTES (32 << 10)
 
 /* Cut each dimension into equal blocks no larger than the configured size
  * (mc, nc rounded up to whole slivers): k = 784 with KC = 256 becomes 4 x 196

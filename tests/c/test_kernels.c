@@ -141,8 +141,9 @@ static const int64_t edge_sizes_quick[] = {0, 1, 3, 4, 5, 6, 7, 12, 13, 17, 25, 
 static const int64_t depths[] = {0, 1, 2, 3, 8, 17, 40};
 static const int64_t depths_quick[] = {0, 1, 3, 17};
 
-/* Products around fixed sizes: B read in place (m <= 96) and packed (97), k
- * longer than a kc round, the MLP's shapes, and vectors. (The block sizes
+/* Products around fixed sizes (B is read in place only for m <= 96 and a B of
+ * at most 32 KB: the edge sizes above), k longer than a kc round, the MLP's
+ * shapes, and vectors. (The block sizes
  * come from the CPU's caches, so the shapes that cross them are made at run
  * time: block_crossing_shape.) */
 static const int64_t block_shapes[][3] = {{96, 200, 300}, {97, 300, 520}, {150, 70, 600},
