@@ -7,9 +7,10 @@
  * "microkernel" arrange exactly that (Goto & van de Geijn 2008; BLIS):
  *
  *   loop 5  for jc in steps of NC:   a KC x NC panel of op(B) ...     (L3)
- *   loop 4   for pc in steps of KC:  ... of depth KC: pack it        -> b_packed
+ *   loop 4   for pc in steps of KC:  ... of depth KC
  *   loop 3    for ic in steps of MC: an MC x KC block of op(A): pack -> a_packed (L2)
- *   loop 2     for jr in steps of NR: one KC x NR sliver of b_packed  (L1)
+ *   loop 2     for jr in steps of NR: one KC x NR sliver of op(B), packed -> b_packed
+ *                                     on its first use (ic = 0)     (L1)
  *   loop 1      for ir in steps of MR: one MR x KC sliver of a_packed
  *                 microkernel: the MR x NR tile of C += sliver_A @ sliver_B,
  *                 kept in vector registers for all KC steps (register blocking)
@@ -27,11 +28,11 @@
  * 32 KB B sliver in 8 ways beside 12 KB A slivers in 3), by BLIS's analytical
  * model. docs/gemm.md has the rule and the measured effect of each step.
  *
- * Threads (OpenMP): C is cut into one panel per thread (whole NR-column or
- * MR-row slivers) and each thread runs the five loops on its panel with
- * private packing buffers: no barriers inside a product, so a thread that
- * loses its core to another process delays only the end of the call, not
- * every block of it. Every element of C is
+ * Threads (OpenMP): C is cut along its longer side into one part per thread
+ * (whole NR-column or MR-row slivers) and each thread runs the five loops on
+ * its part with private packing buffers (allocated by the caller): no barriers
+ * inside a product, so a thread that loses its core to another process delays
+ * only the end of the call, not every block of it. Every element of C is
  * summed in the same order (kc rounds, then p within a round) whatever the
  * panel it falls in, so results are bitwise identical for any thread count.
  */
@@ -57,12 +58,19 @@ typedef struct {
 } blocking;
 
 /* Packing B pays off when each B sliver serves many A slivers. With few rows
- * of A (a small batch) it does not: a row-major B is then read in place (its
+ * of A and a small B it does not: a row-major B is then read in place (its
  * full NR-column slivers; a ragged last sliver is still packed, zero-padded).
- * Measured (AVX-512, one thread): 32x256 @ 256x784 goes from 79 to 117
- * GFLOP/s in float32; from m = 128 on, packing is as fast or faster, and at
- * 512+ (power-of-two strides thrash the caches) much faster. */
+ * Measured (AVX-512, one thread): 32x256 @ 256x784 went from 79 to 117 GFLOP/s
+ * in float32 when B was packed as a whole panel first. Since B slivers are
+ * packed on first use (into L1), that product is faster packed again
+ * (same-run ratios to OpenBLAS, medians of 5: AVX2 float64 0.84x in place,
+ * 0.92x packed; AVX-512 float64 1.23x, 1.56x; float32 +3-7%): a B of many
+ * rows, read in place with a stride, spreads each sliver over few L1 sets.
+ * Only a B that fits in L1 whole (32 KB, the smallest common L1d) is still
+ * read in place: the 32 x 32 and 64 x 64 squares, where packing's own cost
+ * is what matters (1.88x against 1.54x at 32, AVX-512). */
 #define B_IN_PLACE_MAX_M 96
+#define B_IN_PLACE_MAX_BYTES (32 << 10)
 
 /* Cut each dimension into equal blocks no larger than the configured size
  * (mc, nc rounded up to whole slivers): k = 784 with KC = 256 becomes 4 x 196
@@ -91,10 +99,38 @@ static void free_aligned_buffer(void *aligned) {
     if (aligned) free(((unsigned char **)aligned)[-1]);
 }
 
-/* Threads worth starting: a fork/join and a few barriers cost microseconds,
- * so each thread should get at least about a million multiply-adds. */
+/* Threads worth starting: waking a sleeping thread costs microseconds, so
+ * each thread should get at least about a million multiply-adds. */
+#define TG_MAX_GEMM_PARTS 256
+
 static int gemm_threads(int64_t m, int64_t n, int64_t k) {
-    return tg_threads_for((double)m * (double)n * (double)k, 1 << 20);
+    int threads = tg_threads_for((double)m * (double)n * (double)k, 1 << 20);
+    return threads < TG_MAX_GEMM_PARTS ? threads : TG_MAX_GEMM_PARTS;
+}
+
+/* Part `part` of `parts` of an m x n C, for one thread:
+ * rows [row0, row0 + rows) x columns [col0, col0 + cols).
+ * The split goes along the longer side of C, in whole slivers: columns (NR)
+ * when C is at least as wide as tall, else rows (MR). Each part then packs all
+ * of the other operand for itself: a column split packs op(A) once per part
+ * (m x k numbers), a row split packs op(B) once per part (k x n), so cutting
+ * the longer side duplicates the smaller of the two. No part waits for
+ * another: no barrier, no shared packed buffer, no shared writes. */
+typedef struct {
+    int64_t row0, rows, col0, cols;
+} c_part;
+
+static c_part split_c(int64_t mr, int64_t nr, int part, int parts, int64_t m, int64_t n) {
+    c_part piece = {0, m, 0, n};
+    int64_t lo, hi;
+    if (n >= m) {
+        tg_share(ceil_div(n, nr), part, parts, &lo, &hi);
+        piece.col0 = min64(lo * nr, n), piece.cols = min64(hi * nr, n) - piece.col0;
+    } else {
+        tg_share(ceil_div(m, mr), part, parts, &lo, &hi);
+        piece.row0 = min64(lo * mr, m), piece.rows = min64(hi * mr, m) - piece.row0;
+    }
+    return piece;
 }
 
 /* The block sizes for a microkernel: its config's, where it fixes them, else

@@ -139,3 +139,29 @@ def test_products_across_this_machines_block_boundaries(kernel, dtype):
                 expected = op_a @ (b.T if trans_b else b)
                 tolerance = 8 * np.finfo(dtype).eps * np.sqrt(k)
                 np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * np.sqrt(k))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threads_across_this_machines_block_boundaries(kernel, dtype):
+    """Row parts of more than one A block each: B slivers packed on the first block's
+    pass are read back by the next; 1, 2 and 3 threads give the same bits."""
+    used = kernels.gemm_blocking(dtype)
+    mc, kc, nr = used["mc"], used["kc"], used["nr"]
+    m, k, n = 3 * mc + 5, kc + 1, nr + 3  # taller than wide: split into row parts
+    rng = np.random.default_rng(8)
+    before = kernels.get_num_threads()
+    try:
+        for trans_b in (False, True):
+            a = rng.standard_normal((m, k)).astype(dtype)
+            b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+            results = []
+            for count in (1, 2, 3):
+                kernels.set_num_threads(count)
+                results.append(kernels.matmul(a, b, trans_b=trans_b))
+            for other in results[1:]:
+                np.testing.assert_array_equal(results[0], other)
+            expected = a.astype(np.float64) @ (b.T if trans_b else b)
+            tolerance = 8 * np.finfo(dtype).eps * np.sqrt(k)
+            np.testing.assert_allclose(results[0], expected, rtol=tolerance, atol=tolerance * np.sqrt(k))
+    finally:
+        kernels.set_num_threads(before)

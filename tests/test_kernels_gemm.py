@@ -120,7 +120,13 @@ def test_linear_on_every_kernel(kernel, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
-    "m,k,n,trans_a,trans_b", [(256, 200, 300, False, True), (130, 64, 520, True, False)]
+    "m,k,n,trans_a,trans_b",
+    [
+        (256, 200, 300, False, True),  # C wider than tall: split into column parts
+        (130, 64, 520, True, False),
+        (700, 130, 90, False, False),  # taller than wide: row parts, each packing all of B
+        (301, 70, 40, True, True),
+    ],
 )
 def test_results_are_bitwise_identical_whatever_the_thread_count(
     kernel, threads, dtype, m, k, n, trans_a, trans_b

@@ -141,9 +141,11 @@ static const int64_t edge_sizes_quick[] = {0, 1, 3, 4, 5, 6, 7, 12, 13, 17, 25, 
 static const int64_t depths[] = {0, 1, 2, 3, 8, 17, 40};
 static const int64_t depths_quick[] = {0, 1, 3, 17};
 
-/* Products crossing the cache blocks: B read in place (m <= 96) and packed
- * (97), k split into several kc rounds (kc 192-256), m into several mc blocks
- * (120-144), n past nc (2048-4096), the MLP's shapes, and vectors. */
+/* Products around fixed sizes (B is read in place only for m <= 96 and a B of
+ * at most 32 KB: the edge sizes above), k longer than a kc round, the MLP's
+ * shapes, and vectors. (The block sizes
+ * come from the CPU's caches, so the shapes that cross them are made at run
+ * time: block_crossing_shape.) */
 static const int64_t block_shapes[][3] = {{96, 200, 300}, {97, 300, 520}, {150, 70, 600},
                                           {13, 4200, 20}, {32, 784, 256}, {128, 256, 784},
                                           {260, 260, 260}, {1, 500, 300}, {500, 1, 300}};
@@ -151,6 +153,23 @@ static const int64_t block_shapes_quick[][3] = {{96, 40, 20}, {97, 50, 300}, {15
                                                 {13, 4200, 9}};
 
 #define COUNT(array) ((int)(sizeof(array) / sizeof((array)[0])))
+
+/* A product crossing the selected kernel's blocks (float32's or float64's,
+ * the larger): more than 2 A blocks of rows, so that each of 3 threads' row
+ * parts has 2 and reads B slivers packed on the first block's pass; 2 kc
+ * rounds; a ragged last NR sliver. Taller than wide, so threads split rows. */
+static void block_crossing_shape(int64_t shape[3]) {
+    int64_t mc = 0, kc = 0, nr = 0;
+    for (int64_t size = 4; size <= 8; size += 4) {
+        int64_t mr_here, nr_here;
+        tg_block_sizes sizes;
+        if (tg_gemm_blocking(size, &mr_here, &nr_here, &sizes) != TG_OK) continue;
+        if (sizes.mc > mc) mc = sizes.mc;
+        if (sizes.kc > kc) kc = sizes.kc;
+        if (nr_here > nr) nr = nr_here;
+    }
+    shape[0] = 3 * mc + 7, shape[1] = kc + 3, shape[2] = nr + 5;
+}
 
 /* Every case, each in all four transpose combinations, given to check(). */
 static void for_each_gemm_case(void (*check)(const gemm_case *)) {
@@ -170,8 +189,12 @@ static void for_each_gemm_case(void (*check)(const gemm_case *)) {
                     check(&g);
                 }
     int shape_count = quick ? COUNT(block_shapes_quick) : COUNT(block_shapes);
-    for (int s = 0; s < shape_count; s++) {
-        const int64_t *shape = quick ? block_shapes_quick[s] : block_shapes[s];
+    int64_t crossing[3];
+    block_crossing_shape(crossing);
+    for (int s = 0; s <= shape_count; s++) { /* the fixed shapes, then the crossing one */
+        const int64_t *shape = s == shape_count ? crossing
+                               : quick          ? block_shapes_quick[s]
+                                                : block_shapes[s];
         for (int trans = 0; trans < 4; trans++) {
             const double *ab = alpha_beta[trans % 2 ? 2 : 0];
             gemm_case g = {trans >> 1, trans & 1, shape[0], shape[1], shape[2],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import platform
@@ -106,6 +107,14 @@ def openblas_core() -> str | None:
         if pool.get("internal_api") == "openblas":
             return pool.get("architecture")
     return None
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (None where the OS has none): how busy the cores were."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def blocking_summary() -> dict:
@@ -214,6 +223,9 @@ def run(quick: bool = False, threads: list[int] | None = None) -> dict:
             "openblas_core": openblas_core(),
             "blocking": blocking_summary(),
             "quick": quick,
+            "threads": threads,
+            "started_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            "load_average_start": load_average(),
         },
         "gemm": [],
         "relu": [],
@@ -226,6 +238,7 @@ def run(quick: bool = False, threads: list[int] | None = None) -> dict:
             results["relu"] += bench_relu(count, quick)
     finally:
         set_threads(before, torch)
+    results["machine"]["load_average_end"] = load_average()
     return results
 
 
@@ -241,9 +254,12 @@ def machine_line(machine: dict) -> str:
         f"{dtype} {b['mr']}x{b['nr']} tile, KC {b['kc']} MC {b['mc']} NC {b['nc']}"
         for dtype, b in ((d, blocking[d]) for d in ("float32", "float64"))
     )
+    load = "-".join(_fmt(machine.get(key), 1) for key in ("load_average_start", "load_average_end"))
     return (
         f"CPU: {machine['cpu_model']}; OpenBLAS core: {machine['openblas_core']}; "
-        f"caches ({caches['source']}): {cache_text}; blocking: {sizes}."
+        f"caches ({caches['source']}): {cache_text}; blocking: {sizes}. "
+        f"Threads {machine.get('threads')}; started {machine.get('started_utc')} UTC; "
+        f"1-minute load average {load} (start-end)."
     )
 
 
