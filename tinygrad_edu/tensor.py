@@ -204,7 +204,9 @@ class Tensor:
                 raise RuntimeError(
                     f"backward() without `gradient` needs a scalar output, got shape {self.shape}"
                 )
-            engine.backward((self,), (np.ones(self.shape, self.dtype),), bool(retain_graph), False)
+            # ones of the output's shape: size 1, so ndmin gives exactly that shape
+            seed = np.array(1, self._data.dtype, ndmin=self._data.ndim)
+            engine.backward((self,), (seed,), bool(retain_graph), False)
             return
         from .autograd import backward  # the general case: given gradients, create_graph
 
@@ -417,6 +419,9 @@ class Tensor:
 
     def __getitem__(self, index):
         return apply(ops.GetItem, self, index=_index_data(index))
+
+
+engine.Tensor = Tensor  # the engine wraps its results in Tensors without importing this module
 
 
 # ---------------------------------------------------------------- module functions
