@@ -6,6 +6,7 @@ engine.py next, then ops.py.
 """
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -59,13 +60,10 @@ class Tensor:
 
     # ------------------------------------------------------------ attributes
 
-    @property
-    def data(self) -> np.ndarray:
-        """The storage. Assigning a new array is an in-place change (it bumps _version)."""
-        return self._data
+    # The getters are C attrgetters, not Python functions: as fast as a plain attribute,
+    # and these are read on every op and every optimizer step.
 
-    @data.setter
-    def data(self, array) -> None:
+    def _set_data(self, array) -> None:
         if isinstance(array, Tensor):
             array = array._data
         if not isinstance(array, np.ndarray):
@@ -73,13 +71,13 @@ class Tensor:
         self._data = array
         self.bump_version()
 
-    @property
-    def grad(self):
-        """The accumulated gradient: a Tensor of this tensor's shape and dtype, or None."""
-        return self._grad
+    data = property(
+        operator.attrgetter("_data"),
+        _set_data,
+        doc="The storage. Assigning a new array is an in-place change (it bumps _version).",
+    )
 
-    @grad.setter
-    def grad(self, grad) -> None:
+    def _set_grad(self, grad) -> None:
         if grad is not None:
             if not isinstance(grad, Tensor):
                 raise TypeError(
@@ -93,27 +91,20 @@ class Tensor:
                 )
         self._grad = grad
 
-    def bump_version(self) -> None:
-        """Record an in-place change of this tensor's contents (PyTorch's version counter).
-        Optimizers call it after updating `.data` in place; a backward that needs the old
-        values then raises RuntimeError instead of silently using the new ones."""
-        engine.bump_version(self)
+    grad = property(
+        operator.attrgetter("_grad"),
+        _set_grad,
+        doc="The accumulated gradient: a Tensor of this tensor's shape and dtype, or None.",
+    )
+    shape = property(operator.attrgetter("_data.shape"))
+    ndim = property(operator.attrgetter("_data.ndim"))
+    size = property(operator.attrgetter("_data.size"))
+    dtype = property(operator.attrgetter("_data.dtype"))
 
-    @property
-    def shape(self) -> tuple:
-        return self._data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self._data.ndim
-
-    @property
-    def size(self) -> int:
-        return self._data.size
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    # Record an in-place change of the contents (PyTorch's version counter): optimizers call
+    # it after updating `.data` in place; a backward that needs the old values then raises
+    # RuntimeError instead of silently using the new ones. (The engine's function itself.)
+    bump_version = engine.bump_version
 
     @property
     def is_leaf(self) -> bool:
