@@ -1,13 +1,13 @@
 """The engine: record each op as a node, then walk the nodes backward applying the chain rule.
 
-`apply` runs an op and records it; `backward` orders the recorded nodes (reverse
-topological order, no recursion) and passes each its output's gradient, summing
-over uses; gradients that reach a leaf accumulate into its `.grad`. Read ops.py
+`apply` runs an op and records it; `backward` visits the recorded nodes in reverse
+topological order (a heap by sequence number, no recursion) and passes each its output's
+gradient, summing over uses; gradients that reach a leaf accumulate into its `.grad`. Read ops.py
 for the derivatives, tensor.py for the methods that call `apply`.
 """
 
-import inspect
 import heapq
+import inspect
 import itertools
 import threading
 import weakref
@@ -27,9 +27,11 @@ Tensor = None  # the class apply wraps results in; tensor.py sets it (it imports
 def apply(fn_class: type, *inputs, **params):
     """Run one op forward and, if any input wants a gradient, record it in the graph."""
     fn = fn_class()
-    if len(inputs) == 2:  # one and two inputs spelled out: the hot path, and in Python
-        data = fn.forward(inputs[0]._data, inputs[1]._data, **params)  # 3.11 a list
-    elif len(inputs) == 1:  # comprehension costs a function call
+    # One and two inputs spelled out, the hot path: in Python 3.11 a list comprehension
+    # costs a function call, more than the op's own bookkeeping.
+    if len(inputs) == 2:
+        data = fn.forward(inputs[0]._data, inputs[1]._data, **params)
+    elif len(inputs) == 1:
         data = fn.forward(inputs[0]._data, **params)
     else:
         data = fn.forward(*[t._data for t in inputs], **params)
