@@ -1,11 +1,12 @@
 """The engine: record each op as a node, then walk the nodes backward applying the chain rule.
 
-`apply` runs an op and records it; `backward` orders the recorded nodes (reverse
-topological order, no recursion) and passes each its output's gradient, summing
-over uses; gradients that reach a leaf accumulate into its `.grad`. Read ops.py
+`apply` runs an op and records it; `backward` visits the recorded nodes in reverse
+topological order (a heap by sequence number, no recursion) and passes each its output's
+gradient, summing over uses; gradients that reach a leaf accumulate into its `.grad`. Read ops.py
 for the derivatives, tensor.py for the methods that call `apply`.
 """
 
+import heapq
 import inspect
 import itertools
 import threading
@@ -20,28 +21,45 @@ _clock = itertools.count()  # numbers ops in the order they run; in-place change
 _accumulate_lock = threading.Lock()  # several threads may backprop into one leaf
 op_observer = None  # set by diagnostics.detect_anomaly and viz: sees every op run
 _last_inplace_change = -1  # the clock at the latest in-place change: most backwards check nothing
+Tensor = None  # the class apply wraps results in; tensor.py sets it (it imports this module)
 
 
 def apply(fn_class: type, *inputs, **params):
     """Run one op forward and, if any input wants a gradient, record it in the graph."""
     fn = fn_class()
-    data = fn.forward(*[t._data for t in inputs], **params)
+    # One and two inputs spelled out, the hot path: in Python 3.11 a list comprehension
+    # costs a function call, more than the op's own bookkeeping.
+    if len(inputs) == 2:
+        data = fn.forward(inputs[0]._data, inputs[1]._data, **params)
+    elif len(inputs) == 1:
+        data = fn.forward(inputs[0]._data, **params)
+    else:
+        data = fn.forward(*[t._data for t in inputs], **params)
     if type(data) is not np.ndarray:  # numpy returns 0-d results as scalars (np.float32)
         data = np.asarray(data)
-    out = tensor.Tensor._wrap(data)
+    out = Tensor._wrap(data)
     if grad_mode.state.enabled:
-        needs_input_grad = tuple([t.requires_grad for t in inputs])
-        if True in needs_input_grad:
-            # Link to the node of each input, not the input (as PyTorch's next_functions):
-            # an intermediate array is freed as soon as no op saved it.
-            fn.parents = tuple([t.grad_fn or Leaf(t) for t in inputs])
-            fn.needs_input_grad, fn.released = needs_input_grad, False
-            fn.sequence_number = next(_clock)
-            fn.output, fn.output_dtype, fn.output_shape = weakref.ref(out), data.dtype, data.shape
-            out.grad_fn, out.requires_grad = fn, True
+        for t in inputs:
+            if t.requires_grad:
+                _record(fn, inputs, out)
+                break
     if op_observer is not None:
         op_observer.after_forward(fn, data)
     return out
+
+
+def _record(fn: Function, inputs: tuple, out) -> None:
+    """Make `fn` a node of the graph: linked to the node of each input, not the input
+    (as PyTorch's next_functions), so an intermediate array is freed once no op saved it."""
+    needs_input_grad, parents = [], []
+    for t in inputs:
+        needs_input_grad.append(t.requires_grad)
+        parents.append(t.grad_fn or Leaf(t))
+    fn.parents, fn.needs_input_grad = tuple(parents), tuple(needs_input_grad)
+    fn.released, fn.sequence_number = False, next(_clock)
+    data = out._data
+    fn.output, fn.output_dtype, fn.output_shape = weakref.ref(out), data.dtype, data.shape
+    out.grad_fn, out.requires_grad = fn, True
 
 
 def backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=None):
@@ -69,8 +87,23 @@ def backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=None):
 
 
 def _walk(pending: dict, found, retain_graph: bool, create_graph: bool) -> None:
-    """Visit the nodes in reverse topological order: each passes its output's gradient on."""
-    for fn in _nodes_last_first(list(pending)):
+    """Visit the nodes in reverse topological order: each passes its output's gradient on.
+
+    An op always runs after the ops that made its inputs, so taking the waiting node
+    with the highest sequence number next visits each node only after every node that
+    uses its output: its gradient is complete when passed on. A heap keeps that order
+    (no recursion and no separate sort: a 100,000-op chain is fine).
+    """
+    queue = []  # (-sequence number, node): heapq pops the smallest, so the latest op
+    for fn in pending:
+        heapq.heappush(queue, (-fn.sequence_number, fn))
+    while queue:
+        fn = heapq.heappop(queue)[1]
+        if fn.released:
+            raise RuntimeError(
+                "backward through the graph a second time: its saved arrays were freed after "
+                "the first backward; pass retain_graph=True to the first backward() to keep them"
+            )
         grad = pending.pop(fn)
         if found is not None:
             found.intermediate(fn, grad)
@@ -91,12 +124,20 @@ def _walk(pending: dict, found, retain_graph: bool, create_graph: bool) -> None:
                 if found is not None:
                     found.leaf(leaf, parent_grad)
                 elif leaf.requires_grad:
-                    parent_grad = as_dtype(parent_grad, leaf._data.dtype)
-                    accumulate_grad(leaf, parent_grad, owns(parent_grad, grad, input_grads))
+                    if parent_grad.dtype != leaf._data.dtype:
+                        parent_grad = parent_grad.astype(leaf._data.dtype)
+                    # `owned` matters only for a first gradient: that is when it may be kept
+                    owned = leaf._grad is None and owns(parent_grad, grad, input_grads)
+                    accumulate_grad(leaf, parent_grad, owned)
+                continue
+            if parent_grad.dtype != parent.output_dtype:  # a float64 op may feed a float32 one
+                parent_grad = parent_grad.astype(parent.output_dtype)
+            earlier = pending.get(parent)
+            if earlier is None:
+                pending[parent] = parent_grad
+                heapq.heappush(queue, (-parent.sequence_number, parent))
             else:  # out of place: an op may return the same array for two inputs
-                parent_grad = as_dtype(parent_grad, parent.output_dtype)
-                earlier = pending.get(parent)
-                pending[parent] = parent_grad if earlier is None else earlier + parent_grad
+                pending[parent] = earlier + parent_grad
         if not retain_graph:
             fn.release()
 
@@ -124,67 +165,51 @@ class _Found:
 def accumulate_grad(leaf, grad, owned: bool) -> None:
     """leaf.grad += grad, out of place and atomically (threads may share a leaf).
     `owned`: nothing else holds `grad`, so a first gradient is kept as it is, not copied."""
-    if grad.shape != leaf.shape:
+    if grad.shape != leaf._data.shape:
         raise RuntimeError(f"gradient of shape {grad.shape} for a tensor of shape {leaf.shape}")
-    wrap = tensor.Tensor._wrap
-    with _accumulate_lock:
+    _accumulate_lock.acquire()  # not `with`: acquire/release cost half as much
+    try:
         current = leaf._grad
-        if type(grad) is not tensor.Tensor:  # .grad may change in place later: it must not share memory
+        if type(grad) is Tensor:  # create_graph: the gradient is itself a graph node
             if current is None:
-                leaf._grad = wrap(grad if owned else np.array(grad, leaf.dtype))
+                leaf._grad = grad if owned else grad + 0.0
             else:
-                leaf._grad = wrap(current._data + grad)
-        elif current is None:  # create_graph: the gradient is itself a graph node
-            leaf._grad = grad if owned else grad + 0.0
+                leaf._grad = current + grad
+        elif current is None:  # .grad may change in place later: it must not share memory
+            leaf._grad = Tensor._wrap(grad if owned else np.array(grad, leaf._data.dtype))
         else:
-            leaf._grad = current + grad
+            leaf._grad = Tensor._wrap(current._data + grad)
+    finally:
+        _accumulate_lock.release()
 
 
 def owns(parent_grad, upstream, input_grads) -> bool:
     """The buffer-ownership optimisation: True when an op's backward made `parent_grad`
     just now and gave it to one input only (not the upstream gradient passed through,
     as Add does; not a view; not a numpy scalar), so a leaf may keep it without a copy."""
-    if type(parent_grad) is tensor.Tensor:
-        return parent_grad is not upstream and sum(g is parent_grad for g in input_grads) == 1
+    if parent_grad is upstream or _count_same(parent_grad, input_grads) != 1:
+        return False
+    if type(parent_grad) is Tensor:
+        return True
     return (
         type(parent_grad) is np.ndarray
-        and parent_grad is not upstream
         and parent_grad.base is None
         and parent_grad.flags.writeable
-        and sum(g is parent_grad for g in input_grads) == 1
     )
+
+
+def _count_same(grad, grads) -> int:
+    """How many of `grads` are the object `grad` (identity: == on arrays compares values)."""
+    count = 0
+    for g in grads:
+        if g is grad:
+            count += 1
+    return count
 
 
 def as_dtype(grad, dtype: np.dtype):
     """A gradient has its tensor's dtype (a float64 op may feed a float32 one)."""
     return grad if grad.dtype == dtype else grad.astype(dtype)
-
-
-def _nodes_last_first(roots: list) -> list:
-    """Every node the roots depend on, the most recently run first.
-
-    An op always runs after the ops that made its inputs, so walking the nodes by
-    decreasing sequence number visits each only after every node that uses its
-    output (a reverse topological order): its gradient is complete when passed on.
-    An explicit stack, not recursion: a 100,000-op chain is fine.
-    """
-    found, stack = set(roots), list(roots)
-    while stack:
-        fn = stack.pop()
-        if fn.released:
-            raise RuntimeError(
-                "backward through the graph a second time: its saved arrays were freed after "
-                "the first backward; pass retain_graph=True to the first backward() to keep them"
-            )
-        for parent, needed in zip(fn.parents, fn.needs_input_grad):
-            if needed and parent not in found and type(parent) is not Leaf:
-                found.add(parent)
-                stack.append(parent)
-    return sorted(found, key=_sequence_number, reverse=True)
-
-
-def _sequence_number(fn: Function) -> int:
-    return fn.sequence_number
 
 
 # ---------------------------------------------------------------- create_graph
@@ -208,7 +233,7 @@ def _graph_tensor(array: np.ndarray, node: Function):
     of the gradient joins the graph of the forward pass."""
     if type(node) is Leaf:
         return node.tensor
-    made = tensor.Tensor._wrap(array)
+    made = Tensor._wrap(array)
     made.grad_fn, made.requires_grad = node, True
     return made
 
@@ -252,6 +277,3 @@ def _check_saved_versions(fn: Function) -> None:
                 f"now at version {saved._version}; do the in-place change after backward()"
             )
 
-
-# Last, as the two modules need each other: the engine makes Tensors, Tensor calls the engine.
-from . import tensor  # noqa: E402

@@ -126,7 +126,9 @@ def sum_to_shape(grad, shape: tuple):
 def broadcast(grad, shape: tuple):
     """grad repeated to `shape` (the adjoint of a sum): a fresh array, or Tensor.expand."""
     if _is_array(grad):
-        return np.full(shape, grad, dtype=grad.dtype)
+        repeated = np.empty(shape, grad.dtype)  # (np.full does the same in Python, slower)
+        repeated[...] = grad
+        return repeated
     return grad.expand(shape)
 
 

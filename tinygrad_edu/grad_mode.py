@@ -1,6 +1,6 @@
 """Grad mode: whether ops record the graph. `no_grad` turns recording off.
 
-Read by tensor.apply on every op, so it is one flag; per thread, as PyTorch's,
+Read by engine.apply on every op, so it is one flag; per thread, as PyTorch's,
 so an evaluation thread's no_grad does not stop another thread's training.
 """
 

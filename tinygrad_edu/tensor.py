@@ -6,6 +6,7 @@ engine.py next, then ops.py.
 """
 
 import numbers
+import operator
 from collections import namedtuple
 
 import numpy as np
@@ -65,13 +66,10 @@ class Tensor:
 
     # ------------------------------------------------------------ attributes
 
-    @property
-    def data(self) -> np.ndarray:
-        """The storage. Assigning a new array is an in-place change (it bumps _version)."""
-        return self._data
+    # The getters are C attrgetters, not Python functions: as fast as a plain attribute,
+    # and these are read on every op and every optimizer step.
 
-    @data.setter
-    def data(self, array) -> None:
+    def _set_data(self, array) -> None:
         if isinstance(array, Tensor):
             array = array._data
         if not isinstance(array, np.ndarray):
@@ -79,13 +77,13 @@ class Tensor:
         self._data = array
         self.bump_version()
 
-    @property
-    def grad(self):
-        """The accumulated gradient: a Tensor of this tensor's shape and dtype, or None."""
-        return self._grad
+    data = property(
+        operator.attrgetter("_data"),
+        _set_data,
+        doc="The storage. Assigning a new array is an in-place change (it bumps _version).",
+    )
 
-    @grad.setter
-    def grad(self, grad) -> None:
+    def _set_grad(self, grad) -> None:
         if grad is not None:
             if not isinstance(grad, Tensor):
                 raise TypeError(
@@ -99,29 +97,24 @@ class Tensor:
                 )
         self._grad = grad
 
-    def bump_version(self) -> None:
-        """Record an in-place change of this tensor's contents (PyTorch's version counter).
-        Optimizers call it after updating `.data` in place; a backward that needs the old
-        values then raises RuntimeError instead of silently using the new ones."""
-        engine.bump_version(self)
-
-    @property
-    def shape(self) -> tuple:
-        return self._data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self._data.ndim
+    grad = property(
+        operator.attrgetter("_grad"),
+        _set_grad,
+        doc="The accumulated gradient: a Tensor of this tensor's shape and dtype, or None.",
+    )
+    shape = property(operator.attrgetter("_data.shape"))
+    ndim = property(operator.attrgetter("_data.ndim"))
+    dtype = property(operator.attrgetter("_data.dtype"))
 
     def size(self, dim=None):
         """PyTorch's method: the shape tuple, or the length of axis `dim`."""
         if dim is None:
-            return self.shape
+            return self._data.shape
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
             raise TypeError(f"size: dim must be an int, got {type(dim).__name__}")
         if not -self.ndim <= dim < self.ndim:
             raise AxisError(f"size: dim {dim} is out of range for a tensor of shape {self.shape}")
-        return self.shape[dim]
+        return self._data.shape[dim]
 
     def numel(self) -> int:
         """The number of elements."""
@@ -131,9 +124,10 @@ class Tensor:
         """The number of axes (as .ndim)."""
         return self._data.ndim
 
-    @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    # Record an in-place change of the contents (PyTorch's version counter): optimizers call
+    # it after updating `.data` in place; a backward that needs the old values then raises
+    # RuntimeError instead of silently using the new ones. (The engine's function itself.)
+    bump_version = engine.bump_version
 
     @property
     def is_leaf(self) -> bool:
@@ -224,7 +218,9 @@ class Tensor:
                 raise RuntimeError(
                     f"backward() without `gradient` needs a scalar output, got shape {self.shape}"
                 )
-            engine.backward((self,), (np.ones(self.shape, self.dtype),), bool(retain_graph), False)
+            # ones of the output's shape: size 1, so ndmin gives exactly that shape
+            seed = np.array(1, self._data.dtype, ndmin=self._data.ndim)
+            engine.backward((self,), (seed,), bool(retain_graph), False)
             return
         from .autograd import backward  # the general case: given gradients, create_graph
 
@@ -785,6 +781,9 @@ class Tensor:
         for step in _torch_index(index, self.ndim):
             out = apply(ops.GetItem, out, index=step)
         return out
+
+
+engine.Tensor = Tensor  # the engine wraps its results in Tensors without importing this module
 
 
 # ---------------------------------------------------------------- module functions

@@ -2,7 +2,7 @@
 (the classic remedy for exploding gradients).
 
 Both functions act in place on each parameter's `.grad`, between backward and
-the optimizer step. Read ../optim.py next for what uses the clipped gradients.
+the optimizer step. Read ../optim/optimizer.py next for what uses the clipped gradients.
 """
 
 from __future__ import annotations
