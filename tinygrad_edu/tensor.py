@@ -461,6 +461,12 @@ class Tensor:
             return x.clone()
         return apply(ops_math.Cumsum, x, axis=axis)
 
+    def multinomial(self, num_samples: int, replacement: bool = False):
+        """Indices drawn with probability proportional to each row (tg.multinomial)."""
+        from .creation import multinomial  # creation imports tensor: imported when called
+
+        return multinomial(self, num_samples, replacement)
+
     def gelu(self, approximate: str = "none"):
         from .nn import activation  # nn imports tensor: imported when first called
 
