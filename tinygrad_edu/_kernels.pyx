@@ -210,6 +210,76 @@ cdef inline tg_status softmax_xent_backward_c(bint single, const void *probs,
                                         rows, classes, bad_row)
 
 
+cdef inline tg_status im2col_c(bint single, const void *x, void *cols,
+                               const tg_window *g) noexcept nogil:
+    if single:
+        return tg_im2col_f32(<const float *>x, <float *>cols, g)
+    return tg_im2col_f64(<const double *>x, <double *>cols, g)
+
+
+cdef inline tg_status col2im_c(bint single, const void *cols, void *x,
+                               const tg_window *g) noexcept nogil:
+    if single:
+        return tg_col2im_f32(<const float *>cols, <float *>x, g)
+    return tg_col2im_f64(<const double *>cols, <double *>x, g)
+
+
+cdef inline tg_status conv2d_c(bint single, const void *x, const void *weight,
+                               const void *bias, void *out, int64_t out_channels,
+                               const tg_window *g) noexcept nogil:
+    if single:
+        return tg_conv2d_f32(<const float *>x, <const float *>weight, <const float *>bias,
+                             <float *>out, out_channels, g)
+    return tg_conv2d_f64(<const double *>x, <const double *>weight, <const double *>bias,
+                         <double *>out, out_channels, g)
+
+
+cdef inline tg_status conv2d_backward_c(bint single, const void *x, const void *weight,
+                                        const void *grad_out, void *grad_x, void *grad_weight,
+                                        int64_t out_channels, const tg_window *g) noexcept nogil:
+    if single:
+        return tg_conv2d_f32_backward(<const float *>x, <const float *>weight,
+                                      <const float *>grad_out, <float *>grad_x,
+                                      <float *>grad_weight, out_channels, g)
+    return tg_conv2d_f64_backward(<const double *>x, <const double *>weight,
+                                  <const double *>grad_out, <double *>grad_x,
+                                  <double *>grad_weight, out_channels, g)
+
+
+cdef inline tg_status max_pool2d_c(bint single, const void *x, void *out, int64_t *indices,
+                                   const tg_window *g) noexcept nogil:
+    if single:
+        return tg_max_pool2d_f32(<const float *>x, <float *>out, indices, g)
+    return tg_max_pool2d_f64(<const double *>x, <double *>out, indices, g)
+
+
+cdef inline tg_status max_pool2d_backward_c(bint single, const void *grad_out,
+                                            const int64_t *indices, void *grad_x,
+                                            const tg_window *g, int64_t *bad) noexcept nogil:
+    if single:
+        return tg_max_pool2d_backward_f32(<const float *>grad_out, indices, <float *>grad_x,
+                                          g, bad)
+    return tg_max_pool2d_backward_f64(<const double *>grad_out, indices, <double *>grad_x,
+                                      g, bad)
+
+
+cdef inline tg_status avg_pool2d_c(bint single, const void *x, void *out, const tg_window *g,
+                                   int include_pad, int64_t divisor) noexcept nogil:
+    if single:
+        return tg_avg_pool2d_f32(<const float *>x, <float *>out, g, include_pad, divisor)
+    return tg_avg_pool2d_f64(<const double *>x, <double *>out, g, include_pad, divisor)
+
+
+cdef inline tg_status avg_pool2d_backward_c(bint single, const void *grad_out, void *grad_x,
+                                            const tg_window *g, int include_pad,
+                                            int64_t divisor) noexcept nogil:
+    if single:
+        return tg_avg_pool2d_backward_f32(<const float *>grad_out, <float *>grad_x, g,
+                                          include_pad, divisor)
+    return tg_avg_pool2d_backward_f64(<const double *>grad_out, <double *>grad_x, g,
+                                      include_pad, divisor)
+
+
 # ---- threads --------------------------------------------------------------------------
 
 
@@ -844,13 +914,10 @@ def im2col(ndarray x not None, kernel_size, stride=1, padding=0, dilation=1, out
     cdef tg_window g = make_window(dims, kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w)
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *pc = cnp.PyArray_DATA(cols)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_im2col_f32(<const float *>px, <float *>pc, &g)
-    else:
-        with nogil:
-            status = tg_im2col_f64(<const double *>px, <double *>pc, &g)
+    with nogil:
+        status = im2col_c(single, px, pc, &g)
     check_status(status, kernel)
     return cols
 
@@ -882,13 +949,10 @@ def col2im(ndarray cols not None, input_shape, kernel_size, stride=1, padding=0,
     cdef tg_window g = make_window(dims, kernel_hw, stride_hw, pad_hw, dilation_hw, out_h, out_w)
     cdef void *pc = cnp.PyArray_DATA(cols)
     cdef void *px = cnp.PyArray_DATA(x)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_col2im_f32(<const float *>pc, <float *>px, &g)
-    else:
-        with nogil:
-            status = tg_col2im_f64(<const double *>pc, <double *>px, &g)
+    with nogil:
+        status = col2im_c(single, pc, px, &g)
     check_status(status, kernel)
     return x
 
@@ -940,15 +1004,10 @@ def conv2d(ndarray x not None, ndarray weight not None, bias=None, stride=1, pad
     cdef const void *px = cnp.PyArray_DATA(x)
     cdef const void *pw = cnp.PyArray_DATA(weight)
     cdef void *po = cnp.PyArray_DATA(out)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_conv2d_f32(<const float *>px, <const float *>pw, <const float *>pb,
-                                   <float *>po, out_channels, &g)
-    else:
-        with nogil:
-            status = tg_conv2d_f64(<const double *>px, <const double *>pw, <const double *>pb,
-                                   <double *>po, out_channels, &g)
+    with nogil:
+        status = conv2d_c(single, px, pw, pb, po, out_channels, &g)
     check_status(status, kernel)
     return out
 
@@ -988,17 +1047,10 @@ def conv2d_backward(ndarray x not None, ndarray weight not None, ndarray grad_ou
     cdef const void *px = cnp.PyArray_DATA(x)
     cdef const void *pw = cnp.PyArray_DATA(weight)
     cdef const void *pg = cnp.PyArray_DATA(grad_out)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_conv2d_f32_backward(<const float *>px, <const float *>pw,
-                                            <const float *>pg, <float *>pgx, <float *>pgw,
-                                            out_channels, &g)
-    else:
-        with nogil:
-            status = tg_conv2d_f64_backward(<const double *>px, <const double *>pw,
-                                            <const double *>pg, <double *>pgx, <double *>pgw,
-                                            out_channels, &g)
+    with nogil:
+        status = conv2d_backward_c(single, px, pw, pg, pgx, pgw, out_channels, &g)
     check_status(status, kernel)
     return grad_x, grad_weight
 
@@ -1049,13 +1101,10 @@ def max_pool2d(ndarray x not None, kernel_size, stride=None, padding=0, dilation
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *po = cnp.PyArray_DATA(out)
     cdef int64_t *pi = <int64_t *>cnp.PyArray_DATA(indices)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_max_pool2d_f32(<const float *>px, <float *>po, pi, &g)
-    else:
-        with nogil:
-            status = tg_max_pool2d_f64(<const double *>px, <double *>po, pi, &g)
+    with nogil:
+        status = max_pool2d_c(single, px, po, pi, &g)
     check_status(status, kernel)
     return out, indices
 
@@ -1090,13 +1139,10 @@ def max_pool2d_backward(ndarray grad_out not None, ndarray indices not None, inp
     cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(indices)
     cdef void *px = cnp.PyArray_DATA(grad_x)
     cdef int64_t bad = -1
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_max_pool2d_backward_f32(<const float *>pg, pi, <float *>px, &g, &bad)
-    else:
-        with nogil:
-            status = tg_max_pool2d_backward_f64(<const double *>pg, pi, <double *>px, &g, &bad)
+    with nogil:
+        status = max_pool2d_backward_c(single, pg, pi, px, &g, &bad)
     if status == TG_ERR_INDEX:
         position = np.unravel_index(bad, shape(indices))
         raise ValueError(f"{kernel}: indices[{', '.join(map(str, position))}] = "
@@ -1137,13 +1183,10 @@ def avg_pool2d(ndarray x not None, kernel_size, stride=None, padding=0, bint cei
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *po = cnp.PyArray_DATA(out)
     cdef int include_pad = count_include_pad
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_avg_pool2d_f32(<const float *>px, <float *>po, &g, include_pad, divisor)
-    else:
-        with nogil:
-            status = tg_avg_pool2d_f64(<const double *>px, <double *>po, &g, include_pad, divisor)
+    with nogil:
+        status = avg_pool2d_c(single, px, po, &g, include_pad, divisor)
     check_status(status, kernel)
     return out
 
@@ -1176,14 +1219,9 @@ def avg_pool2d_backward(ndarray grad_out not None, input_shape, kernel_size, str
     cdef void *pg = cnp.PyArray_DATA(grad_out)
     cdef void *px = cnp.PyArray_DATA(grad_x)
     cdef int include_pad = count_include_pad
+    cdef bint single = typenum == cnp.NPY_FLOAT32
     cdef tg_status status
-    if typenum == cnp.NPY_FLOAT32:
-        with nogil:
-            status = tg_avg_pool2d_backward_f32(<const float *>pg, <float *>px, &g, include_pad,
-                                                divisor)
-    else:
-        with nogil:
-            status = tg_avg_pool2d_backward_f64(<const double *>pg, <double *>px, &g, include_pad,
-                                                divisor)
+    with nogil:
+        status = avg_pool2d_backward_c(single, pg, px, &g, include_pad, divisor)
     check_status(status, kernel)
     return grad_x

@@ -26,7 +26,7 @@ from .activation import (
     Softsign,
     Tanh,
 )
-from .layers import BatchNorm1d, Dropout, Flatten, Identity, Linear
+from .layers import BatchNorm1d, BatchNorm2d, Dropout, Flatten, Identity, Linear
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -91,7 +91,6 @@ __all__ = [
 from .conv import (  # noqa: E402
     AdaptiveAvgPool2d,
     AvgPool2d,
-    BatchNorm2d,
     Conv1d,
     Conv2d,
     MaxPool2d,

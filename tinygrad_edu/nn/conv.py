@@ -15,12 +15,12 @@ import numpy as np
 from .. import kernels, ops_conv
 from ..tensor import Tensor, apply
 from . import init
-from .functional import _check_batch_size, _check_tensor
-from .layers import DEFAULT_DTYPE, BatchNorm1d
+from .checks import check_tensor as _check_tensor
 from .module import Module, Parameter
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 NUMPY_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+DEFAULT_DTYPE = np.float32
 
 # ---------------------------------------------------------------- argument checks
 
@@ -466,20 +466,3 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
-
-
-class BatchNorm2d(BatchNorm1d):
-    """BatchNorm1d's normalisation per channel of images x (N, C, H, W): statistics over
-    N, H and W. The same parameters, buffers and keys (weight, bias, running_mean,
-    running_var, num_batches_tracked)."""
-
-    def _check_input(self, x: Tensor) -> None:
-        _check_tensor(x, "x")
-        if x.ndim != 4:
-            raise ValueError(f"BatchNorm2d: expected 4D (N, C, H, W) input, got {x.shape}")
-        if x.shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm2d: expected {self.num_features} channels on axis 1, got x {x.shape}"
-            )
-        if self.training or self.running_mean is None:
-            _check_batch_size(x.shape)

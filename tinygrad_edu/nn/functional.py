@@ -7,7 +7,6 @@ attention.py. Read layers.py next for the Modules that wrap them.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -38,7 +37,9 @@ from .activation import (
     tanh,
 )
 from .attention import scaled_dot_product_attention
+from .checks import check_batch_size as _check_batch_size  # also F._check_batch_size for layers.py
 from .checks import check_tensor as _check_tensor  # also F._check_tensor for layers.py
+from .conv import adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d  # noqa: F401
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -197,14 +198,6 @@ def batch_norm(
     return out
 
 
-def _check_batch_size(shape: tuple) -> None:
-    """The batch variance of a single value is 0/0: PyTorch refuses it, so do we."""
-    if shape[0] * math.prod(shape[2:]) == 1:
-        raise ValueError(
-            f"Expected more than 1 value per channel when training, got input size {shape}"
-        )
-
-
 def _update_running_stats(running_mean, running_var, mean, var, count, momentum) -> None:
     """r ← (1 - momentum)·r + momentum·batch_stat, in place, outside the graph.
 
@@ -217,11 +210,3 @@ def _update_running_stats(running_mean, running_var, mean, var, count, momentum)
     if running_var is not None:
         unbiased_var = var.data.reshape(-1) * (count / (count - 1))
         running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased_var
-# Convolution and pooling live in conv.py (they import this module's checks).
-from .conv import (  # noqa: E402, F401
-    adaptive_avg_pool2d,
-    avg_pool2d,
-    conv1d,
-    conv2d,
-    max_pool2d,
-)

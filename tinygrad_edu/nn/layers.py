@@ -1,4 +1,4 @@
-"""The layers: Modules that hold parameters (Linear, BatchNorm1d) or a mode
+"""The layers: Modules that hold parameters (Linear, BatchNorm1d/2d) or a mode
 (Dropout), and the shape helpers (Identity, Flatten). Activations are in
 activation.py, losses in loss.py, LayerNorm/GroupNorm in normalization.py,
 Embedding in sparse.py.
@@ -137,6 +137,23 @@ class BatchNorm1d(Module):
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
             f"affine={self.affine}, track_running_stats={self.track_running_stats}"
         )
+
+
+class BatchNorm2d(BatchNorm1d):
+    """BatchNorm1d's normalisation per channel of images x (N, C, H, W): statistics over
+    N, H and W. The same parameters, buffers and keys (weight, bias, running_mean,
+    running_var, num_batches_tracked)."""
+
+    def _check_input(self, x: Tensor) -> None:
+        F._check_tensor(x, "x")
+        if x.ndim != 4:
+            raise ValueError(f"BatchNorm2d: expected 4D (N, C, H, W) input, got {x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm2d: expected {self.num_features} channels on axis 1, got x {x.shape}"
+            )
+        if self.training or self.running_mean is None:
+            F._check_batch_size(x.shape)
 
 
 class Dropout(Module):
