@@ -141,35 +141,10 @@ def randint(*args, size=None, dtype=np.int64, requires_grad: bool = False) -> Te
     return _make(values.astype(dtype), requires_grad)
 
 
+
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
     """Category indices drawn with probability proportional to each row of `input`
-    (torch.multinomial): a float Tensor of shape (k,) or (n, k) holding non-negative
-    weights (they need not sum to 1) gives int64 indices of shape (num_samples,) or
-    (n, num_samples). Without replacement each draw removes its category, so at most
-    as many samples as a row has non-zero weights. Not differentiable."""
-    weights = input.data if isinstance(input, Tensor) else None
-    if weights is None or weights.dtype.kind != "f":
+    (torch.multinomial); see Tensor.multinomial."""
+    if not isinstance(input, Tensor):
         raise TypeError("multinomial: input must be a float Tensor of weights")
-    if weights.ndim not in (1, 2) or weights.shape[-1] == 0:
-        raise ValueError(f"multinomial: input must be 1-d or 2-d with categories, got {weights.shape}")
-    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
-        raise TypeError(f"multinomial: num_samples must be an int, got {num_samples!r}")
-    if num_samples <= 0:
-        raise ValueError(f"multinomial: num_samples must be positive, got {num_samples}")
-    rows = np.atleast_2d(weights).astype(np.float64)
-    if not np.isfinite(rows).all() or (rows < 0).any():
-        raise ValueError("multinomial: weights must be finite and non-negative (inf, nan or < 0 found)")
-    totals = rows.sum(axis=1)
-    if (totals <= 0).any():
-        raise ValueError("multinomial: every row needs a positive sum of weights")
-    if not replacement and num_samples > np.count_nonzero(rows, axis=1).min():
-        raise ValueError(
-            f"multinomial: {num_samples} samples without replacement, but a row has only "
-            f"{np.count_nonzero(rows, axis=1).min()} categories of non-zero weight"
-        )
-    draws = [
-        generator().choice(row.size, size=num_samples, replace=bool(replacement), p=row / total)
-        for row, total in zip(rows, totals)
-    ]
-    indices = np.array(draws, dtype=np.int64).reshape(rows.shape[0], num_samples)
-    return _make(indices[0] if weights.ndim == 1 else indices, False)
+    return input.multinomial(num_samples, replacement)

@@ -11,7 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import dtypes, engine, grad_mode, ops, ops_shape
+from . import dtypes, engine, grad_mode, ops, ops_shape, random
 from .dtypes import DIFFERENTIABLE, SUPPORTED, float32, float64, int64  # noqa: F401 (public)
 from .dtypes import AxisError
 from .dtypes import shape_args as _shape_args  # noqa: F401 (creation.py reads it here)
@@ -462,10 +462,43 @@ class Tensor:
         return apply(ops_math.Cumsum, x, axis=axis)
 
     def multinomial(self, num_samples: int, replacement: bool = False):
-        """Indices drawn with probability proportional to each row (tg.multinomial)."""
-        from .creation import multinomial  # creation imports tensor: imported when called
-
-        return multinomial(self, num_samples, replacement)
+        """Category indices drawn with probability proportional to each row (torch's):
+        non-negative weights of shape (k,) or (n, k), not necessarily summing to 1, give
+        int64 indices of shape (num_samples,) or (n, num_samples). Without replacement each
+        draw removes its category, so at most as many samples as a row has non-zero
+        weights. Not differentiable."""
+        weights = self._data
+        if weights.dtype.kind != "f":
+            raise TypeError("multinomial: input must be a float Tensor of weights")
+        if weights.ndim not in (1, 2) or weights.shape[-1] == 0:
+            raise ValueError(
+                f"multinomial: input must be 1-d or 2-d with categories, got {weights.shape}"
+            )
+        if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
+            raise TypeError(f"multinomial: num_samples must be an int, got {num_samples!r}")
+        if num_samples <= 0:
+            raise ValueError(f"multinomial: num_samples must be positive, got {num_samples}")
+        rows = np.atleast_2d(weights).astype(np.float64)
+        if not np.isfinite(rows).all() or (rows < 0).any():
+            raise ValueError(
+                "multinomial: weights must be finite and non-negative (inf, nan or < 0 found)"
+            )
+        totals = rows.sum(axis=1)
+        if (totals <= 0).any():
+            raise ValueError("multinomial: every row needs a positive sum of weights")
+        nonzero = int(np.count_nonzero(rows, axis=1).min())
+        if not replacement and num_samples > nonzero:
+            raise ValueError(
+                f"multinomial: {num_samples} samples without replacement, but a row has only "
+                f"{nonzero} categories of non-zero weight"
+            )
+        draw = random.generator().choice
+        indices = np.array(
+            [draw(row.size, num_samples, bool(replacement), row / total)
+             for row, total in zip(rows, totals)],
+            dtype=np.int64,
+        )  # fmt: skip
+        return Tensor._wrap(indices[0] if weights.ndim == 1 else indices)
 
     def gelu(self, approximate: str = "none"):
         from .nn import activation  # nn imports tensor: imported when first called
