@@ -39,6 +39,43 @@ def check_gradients(fn: Callable, arrays, rng: np.random.Generator) -> bool:
     return tg.gradcheck(lambda *xs: (fn(*xs) * upstream).sum(), inputs)
 
 
+def assert_second_derivatives_match_torch(case, rng: np.random.Generator) -> None:
+    """d/dx of <∇(fn(x)·c), v> (second derivatives along random directions v) against
+    PyTorch's, float64; `case` has .inputs(rng), .fn (ours) and .on_torch."""
+    torch = pytest.importorskip("torch")
+    arrays = case.inputs(rng)
+    upstream = rng.standard_normal(case.fn(*[tg.Tensor(a) for a in arrays]).shape)
+    directions = [rng.standard_normal(np.shape(a)) for a in arrays]
+
+    ours = [tg.Tensor(np.asarray(a, np.float64), requires_grad=True) for a in arrays]
+    grads = tg.autograd.grad((case.fn(*ours) * tg.Tensor(upstream)).sum(), ours, create_graph=True)
+    total = sum(((g * tg.Tensor(d)).sum() for g, d in zip(grads, directions)), tg.Tensor(0.0))
+    if total.requires_grad:
+        second = tg.autograd.grad(total, ours, allow_unused=True)
+    else:  # every first derivative is constant: every second derivative is 0
+        second = [None] * len(ours)
+
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = (case.on_torch(*theirs) * torch.from_numpy(upstream)).sum()
+    torch_grads = torch.autograd.grad(out, theirs, create_graph=True)
+    torch_total = sum((g * torch.from_numpy(d)).sum() for g, d in zip(torch_grads, directions))
+    torch_second = (
+        torch.autograd.grad(torch_total, theirs, allow_unused=True)
+        if torch_total.requires_grad
+        else [None] * len(theirs)
+    )
+    for i, (mine, expected) in enumerate(zip(second, torch_second)):
+        mine = 0.0 if mine is None else mine.numpy()
+        expected = 0.0 if expected is None else expected.detach().numpy(force=True)
+        np.testing.assert_allclose(
+            np.broadcast_to(mine, arrays[i].shape),
+            np.broadcast_to(expected, arrays[i].shape),
+            rtol=1e-9,
+            atol=1e-10,
+            err_msg=f"input {i}",
+        )
+
+
 def value_and_grad(fn: Callable, data, dtype=np.float64) -> tuple:
     """fn(x) and d(fn(x).sum())/dx as arrays, for hand-computed cases (ties, kinks, bounds)."""
     x = tg.Tensor(np.asarray(data, dtype), requires_grad=True)

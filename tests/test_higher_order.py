@@ -5,7 +5,7 @@ The first derivatives are in test_ops.py; the engine's walk in test_autograd.py.
 
 import numpy as np
 import pytest
-from conftest import op_case_params
+from conftest import assert_second_derivatives_match_torch, op_case_params
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -27,38 +27,7 @@ def test_every_op_passes_gradgradcheck(case, rng):
 
 @op_case_params
 def test_second_derivatives_match_pytorch(case, rng):
-    torch = pytest.importorskip("torch")
-    arrays = case.inputs(rng)
-    upstream = rng.standard_normal(case.fn(*[tg.Tensor(a) for a in arrays]).shape)
-    directions = [rng.standard_normal(np.shape(a)) for a in arrays]
-
-    ours = [leaf(a) for a in arrays]
-    grads = tg.autograd.grad((case.fn(*ours) * tg.Tensor(upstream)).sum(), ours, create_graph=True)
-    total = sum(((g * tg.Tensor(d)).sum() for g, d in zip(grads, directions)), tg.Tensor(0.0))
-    if total.requires_grad:
-        second = tg.autograd.grad(total, ours, allow_unused=True)
-    else:  # every first derivative is constant: every second derivative is 0
-        second = [None] * len(ours)
-
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out = (case.on_torch(*theirs) * torch.from_numpy(upstream)).sum()
-    torch_grads = torch.autograd.grad(out, theirs, create_graph=True)
-    torch_total = sum((g * torch.from_numpy(d)).sum() for g, d in zip(torch_grads, directions))
-    torch_second = (
-        torch.autograd.grad(torch_total, theirs, allow_unused=True)
-        if torch_total.requires_grad
-        else [None] * len(theirs)
-    )
-    for i, (mine, expected) in enumerate(zip(second, torch_second)):
-        mine = 0.0 if mine is None else mine.numpy()
-        expected = 0.0 if expected is None else expected.detach().numpy(force=True)
-        np.testing.assert_allclose(
-            np.broadcast_to(mine, arrays[i].shape),
-            np.broadcast_to(expected, arrays[i].shape),
-            rtol=1e-9,
-            atol=1e-10,
-            err_msg=f"input {i}",
-        )
+    assert_second_derivatives_match_torch(case, rng)
 
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from conftest import assert_second_derivatives_match_torch
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -258,37 +259,7 @@ def test_matches_pytorch_values_and_gradients(case, dtype, rng):
 @pytest.mark.parametrize("case", SECOND_CASES, ids=[c.name for c in SECOND_CASES])
 def test_second_derivatives_match_pytorch(case, rng):
     """(PyTorch has no second derivative of hardsigmoid; gradgradcheck covers ours.)"""
-    torch = pytest.importorskip("torch")
-    arrays = case.inputs(rng)
-    upstream = rng.standard_normal(case.fn(*[tg.Tensor(a) for a in arrays]).shape)
-    directions = [rng.standard_normal(np.shape(a)) for a in arrays]
-
-    ours = [leaf(a) for a in arrays]
-    grads = tg.autograd.grad((case.fn(*ours) * tg.Tensor(upstream)).sum(), ours, create_graph=True)
-    total = sum(((g * tg.Tensor(d)).sum() for g, d in zip(grads, directions)), tg.Tensor(0.0))
-    second = [None] * len(ours)  # every first derivative constant: every second one is 0
-    if total.requires_grad:
-        second = tg.autograd.grad(total, ours, allow_unused=True)
-
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out = (case.on_torch(*theirs) * torch.from_numpy(upstream)).sum()
-    torch_grads = torch.autograd.grad(out, theirs, create_graph=True)
-    torch_total = sum((g * torch.from_numpy(d)).sum() for g, d in zip(torch_grads, directions))
-    torch_second = (
-        torch.autograd.grad(torch_total, theirs, allow_unused=True)
-        if torch_total.requires_grad
-        else [None] * len(theirs)
-    )
-    for i, (mine, expected) in enumerate(zip(second, torch_second)):
-        mine = 0.0 if mine is None else mine.numpy()
-        expected = 0.0 if expected is None else expected.detach().numpy()
-        np.testing.assert_allclose(
-            np.broadcast_to(mine, arrays[i].shape),
-            np.broadcast_to(expected, arrays[i].shape),
-            rtol=1e-9,
-            atol=1e-10,
-            err_msg=f"input {i}",
-        )
+    assert_second_derivatives_match_torch(case, rng)
 
 
 # ---------------------------------------------------------------- piecewise constant: zero gradient

@@ -134,7 +134,15 @@ class Exp2(Function):
 # Flat between jumps, undefined at them: PyTorch returns a zero gradient everywhere.
 
 
-class Floor(Function):
+class StepFunction(Function):
+    """The shared backward of the piecewise-constant ops below: grad_x = 0 everywhere
+    (an exact zero, even where grad is inf or NaN, as PyTorch)."""
+
+    def backward(self, grad):
+        return (zeros_like(grad),)
+
+
+class Floor(StepFunction):
     """Forward: out = ⌊x⌋
     Local:    ∂out/∂x = 0   (a step function; 0 at the jumps too, as PyTorch)
     Backward: grad_x = 0
@@ -143,11 +151,8 @@ class Floor(Function):
     def forward(self, x):
         return np.floor(x)
 
-    def backward(self, grad):
-        return (zeros_like(grad),)
 
-
-class Ceil(Function):
+class Ceil(StepFunction):
     """Forward: out = ⌈x⌉
     Local:    ∂out/∂x = 0   (a step function; 0 at the jumps too, as PyTorch)
     Backward: grad_x = 0
@@ -156,11 +161,8 @@ class Ceil(Function):
     def forward(self, x):
         return np.ceil(x)
 
-    def backward(self, grad):
-        return (zeros_like(grad),)
 
-
-class Trunc(Function):
+class Trunc(StepFunction):
     """Forward: out = x rounded toward 0
     Local:    ∂out/∂x = 0   (a step function; 0 at the jumps too, as PyTorch)
     Backward: grad_x = 0
@@ -169,11 +171,8 @@ class Trunc(Function):
     def forward(self, x):
         return np.trunc(x)
 
-    def backward(self, grad):
-        return (zeros_like(grad),)
 
-
-class Round(Function):
+class Round(StepFunction):
     """Forward: out = x rounded to `decimals` places, halves to even (as PyTorch and numpy)
     Local:    ∂out/∂x = 0   (a step function; 0 at the jumps too, as PyTorch)
     Backward: grad_x = 0
@@ -182,11 +181,8 @@ class Round(Function):
     def forward(self, x, decimals=0):
         return np.round(x, decimals)
 
-    def backward(self, grad):
-        return (zeros_like(grad),)
 
-
-class Sign(Function):
+class Sign(StepFunction):
     """Forward: out = -1, 0 or 1 as x < 0, x = 0 or x > 0   (NaN gives 0, as PyTorch)
     Local:    ∂out/∂x = 0   (0 at the jump x = 0 too, as PyTorch)
     Backward: grad_x = 0
@@ -194,9 +190,6 @@ class Sign(Function):
 
     def forward(self, x):
         return np.where(np.isnan(x), np.zeros((), x.dtype), np.sign(x))
-
-    def backward(self, grad):
-        return (zeros_like(grad),)
 
 
 # ---------------------------------------------------------------- scans and statistics
